@@ -1,0 +1,5 @@
+"""``python -m gateway`` is ``jira-gateway``."""
+
+from gateway.cli import main
+
+main()
