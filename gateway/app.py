@@ -16,11 +16,12 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 
 from gateway.config import Mode, Profile, Settings, load_settings
 from gateway.db.engine import create_engine, create_sessionmaker
-from gateway.graphql import GatewayGraphQL, build_schema
+from gateway.graphql import GRAPHIQL_DIR, GatewayGraphQL, build_schema
 from gateway.health import healthz, readyz
 from gateway.logs import configure_logging
 from gateway.middleware import BodyLimitMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
@@ -84,7 +85,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     """The gateway ASGI app; settings from the environment unless given."""
     settings = settings or load_settings()
     configure_logging(settings.log_level)
-    graphql = GatewayGraphQL(build_schema(), graphiql=settings.profile is Profile.DEV)
+    dev = settings.profile is Profile.DEV
+    graphql = GatewayGraphQL(build_schema(), graphiql=dev)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -97,13 +99,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await state.aclose()
             log.info("stopped")
 
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+    ]
+    if dev:
+        routes.append(Mount("/graphiql/static", StaticFiles(directory=GRAPHIQL_DIR)))
     return Starlette(
-        routes=[
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/readyz", readyz, methods=["GET"]),
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", graphql),
-        ],
+        routes=routes,
         middleware=build_middleware(settings),
         lifespan=lifespan,
     )
