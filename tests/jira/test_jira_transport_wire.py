@@ -442,13 +442,14 @@ async def test_breaker_half_opens_after_30s_and_a_probe_decides(
     assert h.transport.breaker.state.value == "open"
     sent = len(h.requests)
 
-    h.time.now += 30
+    # 30 s plus a hair: (t + 30) - t can round below 30 with float clocks.
+    h.time.now += 30.000001
     with pytest.raises(JiraUnavailable):
         await h.get("P-1")  # a failing probe is not retried and reopens the breaker
     assert len(h.requests) == sent + 1
     assert h.transport.breaker.state.value == "open"
 
-    h.time.now += 30
+    h.time.now += 30.000001
     state["status"] = 200
     assert await h.get("P-2") is None
     assert h.transport.breaker.state.value == "closed"
