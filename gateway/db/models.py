@@ -17,8 +17,19 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar, Final
 from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy import CheckConstraint, DateTime, Dialect, MetaData, String, func
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 from sqlalchemy.types import TypeDecorator
 
 # Deterministic constraint names, so that Alembic can drop and alter them (SQLite batch mode
@@ -159,3 +170,196 @@ __all__ = [
     "new_id",
     "normalize_base_url",
 ]
+
+
+# --- Sign-in and tenancy (issue 4): principals, their JIRA accounts, sessions, audit ---------
+
+AUTH_KINDS: Final = ("api_token", "password", "pat", "oauth")
+
+
+class Principal(TimestampMixin, Base):
+    """A gateway user. Their identities on JIRA sites are ``site_accounts`` (viewer.sites)."""
+
+    __tablename__ = "principals"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    # The site used when a site-scoped field gets no ``site`` argument.
+    default_site_id: Mapped[str | None] = mapped_column(
+        ForeignKey("sites.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+
+    site_accounts: Mapped[list[SiteAccount]] = relationship(
+        back_populates="principal", lazy="raise", cascade="all, delete-orphan"
+    )
+
+    def __repr__(self) -> str:
+        return f"Principal(id={self.id!r})"
+
+
+class SiteAccount(TimestampMixin, Base):
+    """One JIRA identity of a principal on one site, with its credential sealed by the vault.
+
+    ``jira_account_id`` is the Cloud ``accountId`` or the Server/DC user ``key``.
+    ``credential_ciphertext`` is a ``gateway.auth.vault.Vault`` ciphertext bound to this row's
+    id: copied to another row it does not decrypt. Plaintext credentials never reach the table.
+    """
+
+    __tablename__ = "site_accounts"
+    __table_args__ = (
+        UniqueConstraint(
+            "site_id", "jira_account_id", name="uq_site_accounts_site_id_jira_account_id"
+        ),
+        UniqueConstraint("principal_id", "site_id", name="uq_site_accounts_principal_id_site_id"),
+        CheckConstraint("auth_kind IN ('api_token', 'password', 'pat', 'oauth')", name="auth_kind"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    principal_id: Mapped[str] = mapped_column(
+        ForeignKey("principals.id", ondelete="CASCADE"), nullable=False
+    )
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), nullable=False)
+    jira_account_id: Mapped[str] = mapped_column(String(128), nullable=False)
+    jira_username: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    display_name: Mapped[str] = mapped_column(String(255), nullable=False)
+    auth_kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    credential_ciphertext: Mapped[str] = mapped_column(Text, nullable=False)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    principal: Mapped[Principal] = relationship(back_populates="site_accounts", lazy="raise")
+    site: Mapped[Site] = relationship(lazy="raise")
+
+    @validates("auth_kind")
+    def _check_auth_kind(self, _key: str, value: str) -> str:
+        if value not in AUTH_KINDS:
+            raise ValueError(f"auth_kind must be one of {AUTH_KINDS}, not {value!r}")
+        return value
+
+    def __repr__(self) -> str:
+        # No credential, not even its ciphertext.
+        return (
+            f"SiteAccount(id={self.id!r}, site_id={self.site_id!r}, "
+            f"jira_account_id={self.jira_account_id!r}, auth_kind={self.auth_kind!r})"
+        )
+
+
+class RefreshToken(Base):
+    """One opaque refresh token, stored as its SHA-256; a session is a ``family_id``.
+
+    Rotation spends a token (``used_at``) and links its successor (``replaced_by_id``); a
+    spent token presented again revokes the whole family (``revoked_at`` on every row).
+    """
+
+    __tablename__ = "refresh_tokens"
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 (read by SQLAlchemy only)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    family_id: Mapped[str] = mapped_column(String(36), nullable=False, index=True)
+    principal_id: Mapped[str] = mapped_column(
+        ForeignKey("principals.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    # Hex SHA-256 of the token: a database dump does not yield usable tokens.
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    scopes: Mapped[str] = mapped_column(String(64), nullable=False)  # space-separated
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), nullable=False, server_default=func.now()
+    )
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    replaced_by_id: Mapped[str | None] = mapped_column(
+        ForeignKey("refresh_tokens.id", ondelete="SET NULL"), nullable=True
+    )
+    user_agent: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    ip: Mapped[str | None] = mapped_column(String(45), nullable=True)
+
+    def __repr__(self) -> str:
+        return f"RefreshToken(id={self.id!r}, family_id={self.family_id!r})"
+
+
+class AuditEvent(Base):
+    """An append-only security log entry (logins, logouts, refresh reuse, revocations...).
+
+    No foreign keys on purpose: the log outlives the principals and sites it names. ``detail``
+    goes through ``gateway.auth.audit.scrub`` first and never holds secrets.
+    """
+
+    __tablename__ = "audit_events"
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 (read by SQLAlchemy only)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), nullable=False, server_default=func.now(), index=True
+    )
+    event: Mapped[str] = mapped_column(String(32), nullable=False)
+    principal_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    site_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    ip: Mapped[str | None] = mapped_column(String(45), nullable=True)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+    def __repr__(self) -> str:
+        return f"AuditEvent(id={self.id!r}, event={self.event!r}, at={self.at!r})"
+
+
+__all__ += ["AUTH_KINDS", "AuditEvent", "Principal", "RefreshToken", "SiteAccount"]
+
+
+# --- Live changes (issue 7): per-site webhook secrets and received webhook deliveries --------
+
+from sqlalchemy.dialects.postgresql import JSONB  # noqa: E402 (this section's own import)
+
+WEBHOOK_DELIVERY_STATUSES: Final = ("received", "processed", "ignored", "failed")
+
+
+class SiteWebhook(TimestampMixin, Base):
+    """The webhook secret of one site, sealed by ``gateway.auth.vault.Vault``.
+
+    The secret is an HMAC-SHA256 key, so it must be recoverable (not hashed): it is stored as a
+    vault ciphertext bound to ``site_webhook:<site_id>`` (see ``gateway.webhooks``).
+    """
+
+    __tablename__ = "site_webhooks"
+
+    site_id: Mapped[str] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
+    )
+    secret_ciphertext: Mapped[str] = mapped_column(Text, nullable=False)
+
+    def __repr__(self) -> str:
+        return f"SiteWebhook(site_id={self.site_id!r})"  # never the secret
+
+
+class WebhookDelivery(Base):
+    """One webhook delivery, stored once per (site, ``X-Atlassian-Webhook-Identifier``).
+
+    ``status``: ``received`` (stored, job queued), ``processed`` (event published: ``event_id``
+    is its broker cursor), ``ignored`` (about no issue) or ``failed`` (unparseable body).
+    """
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("site_id", "identifier", name="uq_webhook_deliveries_site_id_identifier"),
+        CheckConstraint("status IN ('received', 'processed', 'ignored', 'failed')", name="status"),
+    )
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 (read by SQLAlchemy only)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), nullable=False)
+    # Atlassian's identifier, or "sha256:<hex of the body>" when the header is missing.
+    identifier: Mapped[str] = mapped_column(String(128), nullable=False)
+    received_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), nullable=False, server_default=func.now(), index=True
+    )
+    body: Mapped[Any] = mapped_column(JSON().with_variant(JSONB(), "postgresql"), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="received")
+    event_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    def __repr__(self) -> str:
+        return (
+            f"WebhookDelivery(id={self.id!r}, site_id={self.site_id!r}, "
+            f"identifier={self.identifier!r}, status={self.status!r})"
+        )
+
+
+__all__ += ["WEBHOOK_DELIVERY_STATUSES", "SiteWebhook", "WebhookDelivery"]
