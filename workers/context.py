@@ -1,0 +1,95 @@
+"""The typed worker context: what job functions get from arq's ``ctx`` dict.
+
+arq passes jobs a plain dict; ``on_startup`` stores one ``WorkerContext`` under ``CTX_KEY`` and
+jobs read it back with ``worker_context(ctx)``. The embedded runner builds the same dict around
+the gateway process's own engine and broker, so job functions never know which mode runs them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from gateway.cache import Cache
+from gateway.config import Settings
+from gateway.db.engine import create_engine, create_sessionmaker
+from gateway.pubsub import Broker, MemoryBroker
+from gateway.pubsub_redis import RedisBroker
+
+CTX_KEY = "worker"
+
+
+class IssueInvalidator(Protocol):
+    """Drops every cached entry of one issue, for every principal (``gateway.cache.Cache``)."""
+
+    async def invalidate_issue(self, site_id: str, issue_key: str) -> object: ...
+
+
+@dataclass(slots=True)
+class WorkerContext:
+    """Long-lived resources of a worker process (or, embedded, borrowed from the gateway).
+
+    ``owned``: ``aclose()`` closes engine, Redis and HTTP client only when this context created
+    them (the arq worker); embedded, the gateway's lifespan owns and closes them.
+    """
+
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    broker: Broker
+    http: httpx.AsyncClient
+    redis: Redis | None = None
+    invalidator: IssueInvalidator | None = None
+    owned: bool = False
+
+    async def aclose(self) -> None:
+        if not self.owned:
+            return
+        await self.broker.aclose()
+        await self.http.aclose()
+        if self.redis is not None:
+            await self.redis.aclose()
+        await self.engine.dispose()
+
+
+def worker_context(ctx: Mapping[str, Any]) -> WorkerContext:
+    """The ``WorkerContext`` inside arq's (or the embedded runner's) ``ctx`` dict."""
+    worker = ctx.get(CTX_KEY)
+    if not isinstance(worker, WorkerContext):
+        raise RuntimeError("no WorkerContext in ctx: the worker's on_startup did not run")
+    return worker
+
+
+def build_worker_context(settings: Settings) -> WorkerContext:
+    """Everything a worker process needs, from settings (nothing connects until first use).
+
+    Services mode gets its own decoding Redis client (arq's pool does not decode responses)
+    for the broker and the cache; without Redis (tests, one-off runs) a local broker and cache.
+    """
+    engine = create_engine(settings.database_url.get_secret_value())
+    http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=3.0), follow_redirects=False)
+    redis: Redis | None = None
+    broker: Broker
+    if settings.redis_url is not None:
+        redis = Redis.from_url(settings.redis_url.get_secret_value(), decode_responses=True)
+        broker = RedisBroker(redis)
+        cache = Cache.on_redis(redis)
+    else:
+        broker = MemoryBroker()
+        cache = Cache.in_process()
+    return WorkerContext(
+        engine=engine,
+        sessionmaker=create_sessionmaker(engine),
+        broker=broker,
+        http=http,
+        redis=redis,
+        invalidator=cache,
+        owned=True,
+    )
+
+
+__all__ = ["CTX_KEY", "IssueInvalidator", "WorkerContext", "build_worker_context", "worker_context"]

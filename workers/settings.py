@@ -1,0 +1,76 @@
+"""arq ``WorkerSettings`` for ``jira-gateway worker`` (services mode).
+
+Run it as ``arq.run_worker(WorkerSettings, redis_settings=redis_settings(settings))``; the
+Redis URL is not read at import time. Each job comes from ``workers.registry.JOBS`` with its own
+``max_tries`` and ``timeout`` and ``keep_result=0`` (arq refuses to re-enqueue a ``_job_id``
+whose result is still stored). arq retries only on ``Retry``; ``_retrying`` turns any failure
+into a ``Retry`` with a growing delay until ``max_tries``, the same policy as the embedded
+runner.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, ClassVar
+
+from arq import Retry
+from arq.connections import RedisSettings
+from arq.worker import Function, func
+
+from gateway.config import Settings, load_settings
+from gateway.jobs import JobFunction, JobSpec
+from workers.context import CTX_KEY, build_worker_context, worker_context
+from workers.registry import JOBS
+
+
+def _retrying(spec: JobSpec) -> JobFunction:
+    @functools.wraps(spec.function)
+    async def run(ctx: dict[str, Any], *args: Any) -> Any:
+        try:
+            return await spec.function(ctx, *args)
+        except Exception as exc:
+            job_try = int(ctx.get("job_try", 1))
+            if job_try >= spec.max_tries:
+                raise
+            raise Retry(defer=spec.retry_delay_s * job_try) from exc
+
+    return run
+
+
+def arq_function(spec: JobSpec) -> Function:
+    return func(
+        _retrying(spec),  # type: ignore[arg-type]
+        name=spec.name,
+        max_tries=spec.max_tries,
+        timeout=spec.timeout_s,
+        keep_result=0,
+    )
+
+
+def redis_settings(settings: Settings) -> RedisSettings:
+    if settings.redis_url is None:
+        raise ValueError("the arq worker needs JGW_REDIS_URL (services mode)")
+    return RedisSettings.from_dsn(settings.redis_url.get_secret_value())
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    """Build the typed worker context (engine, sessionmaker, Redis, broker, HTTP, cache)."""
+    ctx[CTX_KEY] = build_worker_context(load_settings())
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    if CTX_KEY in ctx:
+        await worker_context(ctx).aclose()
+
+
+class WorkerSettings:
+    """Picked up by ``arq.run_worker``; see the module docstring."""
+
+    functions: ClassVar[list[Function]] = [arq_function(spec) for spec in JOBS]
+    on_startup = startup
+    on_shutdown = shutdown
+    # Jobs hold a DB connection each: stay below the PostgreSQL pool (5 + 5 overflow).
+    max_jobs = 8
+
+
+__all__ = ["WorkerSettings", "arq_function", "redis_settings", "shutdown", "startup"]
