@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+from arq import create_pool
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -19,13 +20,27 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from gateway.config import Mode, Profile, Settings, load_settings
+from gateway.auth.safe_http import guarded_client
+from gateway.auth.settings import AuthConfig
+from gateway.auth_config import build_auth_config, build_auth_services
+from gateway.cache import Cache, CacheConfig, CachePolicy
+from gateway.config import Mode, Profile, Settings, SettingsError, load_settings
 from gateway.db.engine import create_engine, create_sessionmaker
 from gateway.graphql import GRAPHIQL_DIR, GatewayGraphQL, build_schema
 from gateway.health import healthz, readyz
+from gateway.jira.metrics import InMemoryRecorder
+from gateway.jobs import ArqJobQueue, JobQueue
 from gateway.logs import configure_logging
 from gateway.middleware import BodyLimitMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
+from gateway.pubsub import Broker, MemoryBroker
+from gateway.pubsub_redis import RedisBroker
+from gateway.response_cache import ResponseCache
+from gateway.sites import SiteClients
 from gateway.state import AppState
+from gateway.webhooks import WebhookIntake, WebhookSecrets, webhook_route
+from workers.context import WorkerContext
+from workers.embedded import build_job_queue
+from workers.settings import redis_settings
 
 log = logging.getLogger("gateway")
 
@@ -38,22 +53,58 @@ def _database_kind(url: str) -> str:
     return "PostgreSQL" if url.startswith("postgres") else "SQLite"
 
 
-def build_state(settings: Settings) -> AppState:
-    """Create (but do not yet use) every client this process needs."""
+def cache_config(settings: Settings) -> CacheConfig:
+    return CacheConfig(
+        issues=CachePolicy(ttl=settings.cache_issue_ttl_s),
+        searches=CachePolicy(ttl=settings.cache_search_ttl_s),
+        metadata=CachePolicy(ttl=settings.cache_meta_ttl_s),
+    )
+
+
+async def open_state(settings: Settings, auth_config: AuthConfig) -> AppState:
+    """Create every client this process needs and start the broker and the job queue."""
     database_url = settings.database_url.get_secret_value()
     engine = create_engine(database_url)
-    redis = (
-        Redis.from_url(settings.redis_url.get_secret_value())
-        if settings.redis_url is not None
-        else None
+    sessionmaker = create_sessionmaker(engine)
+    redis = text_redis = None
+    if settings.redis_url is not None:
+        redis = Redis.from_url(settings.redis_url.get_secret_value())
+        text_redis = Redis.from_url(settings.redis_url.get_secret_value(), decode_responses=True)
+    auth = build_auth_services(auth_config, sessionmaker, redis)
+    # Every call to a JIRA site goes through the SSRF guard, checked when the socket opens.
+    http = guarded_client(
+        auth.guard, timeout=JIRA_TIMEOUT, limits=JIRA_LIMITS, follow_redirects=False
     )
-    http = httpx.AsyncClient(timeout=JIRA_TIMEOUT, limits=JIRA_LIMITS, follow_redirects=False)
+    config = cache_config(settings)
+    cache = Cache.on_redis(redis, config=config) if redis else Cache.in_process(config=config)
+    broker: Broker = RedisBroker(text_redis) if text_redis else MemoryBroker()
+    await broker.start()
+    jobs: JobQueue
+    if settings.redis_url is not None:
+        jobs = ArqJobQueue(await create_pool(redis_settings(settings)))
+    else:
+        worker = WorkerContext(
+            engine=engine, sessionmaker=sessionmaker, broker=broker, http=http, invalidator=cache
+        )
+        jobs = build_job_queue(worker)
+    metrics = InMemoryRecorder()
     return AppState(
         settings=settings,
         engine=engine,
-        sessionmaker=create_sessionmaker(engine),
+        sessionmaker=sessionmaker,
         redis=redis,
         http=http,
+        auth=auth,
+        cache=cache,
+        response_cache=ResponseCache(cache),
+        sites=SiteClients(http, metrics),
+        jira_metrics=metrics,
+        broker=broker,
+        jobs=jobs,
+        webhooks=WebhookIntake(
+            sessionmaker=sessionmaker, secrets=WebhookSecrets(sessionmaker, auth.vault), jobs=jobs
+        ),
+        text_redis=text_redis,
     )
 
 
@@ -85,12 +136,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
     """The gateway ASGI app; settings from the environment unless given."""
     settings = settings or load_settings()
     configure_logging(settings.log_level)
+    try:
+        auth_config = build_auth_config(settings)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
     dev = settings.profile is Profile.DEV
     graphql = GatewayGraphQL(build_schema(), graphiql=dev)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        state = build_state(settings)
+        state = await open_state(settings, auth_config)
         app.state.gateway = state
         log.info("starting: %s profile=%s", describe_mode(settings), settings.profile.value)
         try:
@@ -104,6 +159,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/readyz", readyz, methods=["GET"]),
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
+        webhook_route(lambda request: request.app.state.gateway.webhooks),
     ]
     if dev:
         routes.append(Mount("/graphiql/static", StaticFiles(directory=GRAPHIQL_DIR)))

@@ -335,7 +335,14 @@ class RedisBackend:
             pipe.smembers(tag)
         pipe.delete(*tags)
         results = await self._execute(pipe)
-        members = sorted({m.decode() for found in results[:-1] for m in found})
+        # The worker shares a decoding client (its broker needs str); the gateway's does not.
+        members = sorted(
+            {
+                m.decode() if isinstance(m, bytes) else str(m)
+                for found in results[:-1]
+                for m in found
+            }
+        )
         if not members:
             return 0
         try:

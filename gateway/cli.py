@@ -87,10 +87,30 @@ def cmd_sandbox(args: argparse.Namespace) -> None:
 def cmd_serve(args: argparse.Namespace) -> None:
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     settings = _settings(**overrides)
+
+    server = _uvicorn_server(_create_app(settings), settings.host, settings.port, "info")
+    asyncio.run(_serve_together([server]))
+
+
+def _create_app(settings: Settings) -> Any:
     from gateway.app import create_app
 
-    server = _uvicorn_server(create_app(settings), settings.host, settings.port, "info")
-    asyncio.run(_serve_together([server]))
+    try:
+        return create_app(settings)
+    except SettingsError as exc:
+        _fail(str(exc))
+
+
+def cmd_worker(args: argparse.Namespace) -> None:
+    settings = _settings()
+    if settings.redis_url is None:
+        _fail("the worker needs JGW_REDIS_URL (services mode); embedded mode runs jobs in-process")
+    from arq.worker import run_worker
+
+    from workers.settings import WorkerSettings, redis_settings
+
+    print(f"arq worker on {redis_settings(settings).host}", flush=True)
+    run_worker(WorkerSettings, redis_settings=redis_settings(settings))  # type: ignore[arg-type]
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
@@ -124,9 +144,12 @@ def cmd_demo(args: argparse.Namespace) -> None:
     sandbox_a = f"http://{args.host}:{args.sandbox_port}"
     sandbox_b = f"http://{args.host}:{args.sandbox_port + 1}"
     settings = _settings(
-        host=args.host, port=args.port, redis_url=None, sites=[sandbox_a, sandbox_b]
+        host=args.host,
+        port=args.port,
+        redis_url=None,
+        sites=[sandbox_a, sandbox_b],
+        allow_insecure_sites=True,  # the sandbox sites are plain http on loopback
     )
-    from gateway.app import create_app
     from gateway.db.migrate import upgrade
     from gateway.sandbox.app import create_sandbox_app
 
@@ -135,7 +158,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     servers = [
         _uvicorn_server(create_sandbox_app(site="a", **common), args.host, args.sandbox_port),
         _uvicorn_server(create_sandbox_app(site="b", **common), args.host, args.sandbox_port + 1),
-        _uvicorn_server(create_app(settings), settings.host, settings.port),
+        _uvicorn_server(_create_app(settings), settings.host, settings.port),
     ]
     graphiql = f"http://{settings.host}:{settings.port}/graphql"
     lines = [
@@ -174,6 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=None, help="overrides JGW_HOST")
     serve.add_argument("--port", type=int, default=None, help="overrides JGW_PORT")
     serve.set_defaults(func=cmd_serve)
+
+    worker = sub.add_parser("worker", help="arq worker running background jobs (services mode)")
+    worker.set_defaults(func=cmd_worker)
 
     sandbox = sub.add_parser("sandbox", help="the sandbox JIRA alone")
     sandbox.add_argument("--flavor", choices=["cloud", "server"], default="cloud")

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import enum
 from functools import cached_property
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Self
 
-from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
+from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/jira-gateway.sqlite3"
@@ -64,8 +65,39 @@ class Settings(BaseSettings):
         default=2 * 1024 * 1024, ge=1024, description="Largest request body accepted (413 above)."
     )
     log_level: str = Field(default="INFO", description="Python logging level.")
+    var_dir: Path = Field(
+        default=Path("./var"),
+        description="Directory for local state: the SQLite file, dev secrets, export files.",
+    )
+    jwt_secret: SecretStr | None = Field(
+        default=None,
+        description="HS256 secret (>= 32 bytes) signing gateway access tokens; required in prod.",
+    )
+    vault_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated Fernet keys encrypting stored JIRA credentials; the first "
+        "encrypts, all decrypt (rotation). Required in prod.",
+    )
+    access_token_ttl_s: int = Field(
+        default=900, ge=60, le=900, description="Access token lifetime in seconds (max 15 min)."
+    )
+    refresh_token_ttl_days: int = Field(
+        default=30, ge=1, le=365, description="Refresh token (session) lifetime in days."
+    )
+    allow_insecure_sites: bool = Field(
+        default=False, description="Allow plain-http JIRA sites on loopback (the demo sets it)."
+    )
+    site_allowlist: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Hosts, *.suffixes or CIDRs of JIRA sites allowed on private addresses.",
+    )
+    cache_issue_ttl_s: float = Field(default=60, gt=0, description="Issue cache TTL (seconds).")
+    cache_search_ttl_s: float = Field(default=60, gt=0, description="Search cache TTL (seconds).")
+    cache_meta_ttl_s: float = Field(
+        default=3600, gt=0, description="Metadata (projects, statuses, …) cache TTL (seconds)."
+    )
 
-    @field_validator("sites", "cors_origins", mode="before")
+    @field_validator("sites", "cors_origins", "vault_keys", "site_allowlist", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)
@@ -85,6 +117,15 @@ class Settings(BaseSettings):
         if not scheme.startswith(("sqlite", "postgres")):
             raise ValueError(f"unsupported scheme {scheme!r}: use sqlite or postgresql")
         return value
+
+    @model_validator(mode="after")
+    def _prod_needs_secrets(self) -> Self:
+        if self.profile is Profile.PROD:
+            if self.jwt_secret is None:
+                raise ValueError("JGW_JWT_SECRET is required in the prod profile")
+            if not self.vault_keys:
+                raise ValueError("JGW_VAULT_KEYS is required in the prod profile")
+        return self
 
     @cached_property
     def mode(self) -> Mode:
@@ -108,5 +149,8 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
-        name = "JGW_" + str(first["loc"][0]).upper() if first["loc"] else "JGW_*"
+        if not first["loc"]:  # a whole-model rule; its message names the variables itself
+            message = str(first["msg"]).removeprefix("Value error, ")
+            raise SettingsError(f"invalid settings: {message}") from None
+        name = "JGW_" + str(first["loc"][0]).upper()
         raise SettingsError(f"invalid setting {name}: {first['msg']}") from None

@@ -14,7 +14,10 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.extensions import ParserCache, ValidationCache
 
+from gateway.auth.errors import AuthError
 from gateway.context import Context
+from gateway.graphql_auth import authenticate, unauthenticated_response
+from gateway.graphql_errors import CacheStatusExtension, ErrorPolicy
 from gateway.state import AppState
 from resolvers.query import Query
 
@@ -37,6 +40,8 @@ def build_schema() -> strawberry.Schema:
         extensions=[
             lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
             lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
+            ErrorPolicy,
+            CacheStatusExtension,
         ],
     )
 
@@ -61,8 +66,14 @@ class GatewayGraphQL(GraphQL[Context, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        request = Request(scope, receive=receive)
         try:
-            response = await self.run(Request(scope, receive=receive))
+            scope.setdefault("state", {})["principal"] = await authenticate(request)
+        except AuthError as exc:
+            await unauthenticated_response(exc)(scope, receive, send)
+            return
+        try:
+            response = await self.run(request)
         except HTTPException as exc:
             # A malformed request (bad JSON, no query, wrong method) is still answered in
             # GraphQL's error shape, so clients parse one format; never a 500.
@@ -79,7 +90,8 @@ class GatewayGraphQL(GraphQL[Context, None]):
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         state: AppState = request.app.state.gateway
-        return Context(request=request, state=state)
+        principal = request.scope.get("state", {}).get("principal")
+        return Context(request=request, state=state, principal=principal)
 
     async def get_root_value(self, request: Request | WebSocket) -> Any:
         return None

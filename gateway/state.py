@@ -8,7 +8,15 @@ import httpx
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from gateway.auth_config import AuthServices
+from gateway.cache import Cache
 from gateway.config import Settings
+from gateway.jira.metrics import InMemoryRecorder
+from gateway.jobs import JobQueue
+from gateway.pubsub import Broker
+from gateway.response_cache import ResponseCache
+from gateway.sites import SiteClients
+from gateway.webhooks import WebhookIntake
 
 
 @dataclass(slots=True)
@@ -20,10 +28,26 @@ class AppState:
     sessionmaker: async_sessionmaker[AsyncSession]
     redis: Redis | None
     http: httpx.AsyncClient
-    """One keep-alive pool for every outbound call to JIRA sites."""
+    """One keep-alive pool for every outbound call to JIRA sites (SSRF-guarded)."""
+    auth: AuthServices
+    cache: Cache
+    response_cache: ResponseCache
+    sites: SiteClients
+    jira_metrics: InMemoryRecorder
+    broker: Broker
+    """Issue events for subscriptions: in-process, or a Redis stream shared by all processes."""
+    jobs: JobQueue
+    """Background jobs: in-process tasks (embedded) or arq (services)."""
+    webhooks: WebhookIntake
+    text_redis: Redis | None = None
+    """A second Redis client decoding replies to str (the broker needs text, the cache bytes)."""
 
     async def aclose(self) -> None:
+        # Jobs first (they may publish), then the broker, then the pools they used.
+        await self.jobs.aclose()
+        await self.broker.aclose()
         await self.http.aclose()
-        if self.redis is not None:
-            await self.redis.aclose()
+        for redis in (self.redis, self.text_redis):
+            if redis is not None:
+                await redis.aclose()
         await self.engine.dispose()

@@ -294,7 +294,8 @@ async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes,
     await send({"type": "http.response.body", "body": body})
 
 
-def _state_of(request: Request) -> ControlState:
+def request_state(request: Request) -> ControlState:
+    """The ``ControlState`` serving ``request`` (the middleware's, else the app's)."""
     state = request.scope.get(_SCOPE_KEY)
     if isinstance(state, ControlState):
         return state
@@ -306,17 +307,17 @@ def _json(data: object, status: int = 200) -> Response:
 
 
 async def get_calls(request: Request) -> Response:
-    return _json(_state_of(request).calls_json())
+    return _json(request_state(request).calls_json())
 
 
 async def reset_calls(request: Request) -> Response:
-    state = _state_of(request)
+    state = request_state(request)
     state.reset_calls()
     return _json(state.calls_json())
 
 
 async def get_faults(request: Request) -> Response:
-    return _json(_state_of(request).faults.as_json())
+    return _json(request_state(request).faults.as_json())
 
 
 async def set_faults(request: Request) -> Response:
@@ -329,7 +330,7 @@ async def set_faults(request: Request) -> Response:
         faults = Faults.parse(body)
     except FaultsError as exc:
         return _json({"errorMessages": [str(exc)], "errors": {}}, 400)
-    state = _state_of(request)
+    state = request_state(request)
     state.set_faults(faults)
     return _json(faults.as_json())
 

@@ -33,7 +33,9 @@ _DATE = ("java.util.Date",)
 _STR = ("java.lang.String",)
 
 _SPECS = (
-    FieldSpec("project", "project", EQ, (_J + "project.Project",)),
+    # JIRA accepts IS [NOT] EMPTY on project although every issue has one (all or none match);
+    # issue key and parent keep JIRA's narrower operator sets.
+    FieldSpec("project", "project", EQ + EMPTY_OPS, (_J + "project.Project",)),
     FieldSpec("key", "key", EQ + ORDER_OPS, (_J + "issue.Issue",), ("issuekey", "id", "issue")),
     FieldSpec("parent", "parent", EQ, (_J + "issue.Issue",), orderable=False),
     FieldSpec("status", "status", EQ + EMPTY_OPS, (_J + "issue.status.Status",)),

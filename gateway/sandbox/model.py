@@ -44,6 +44,8 @@ class ChangeEvent:
     items: tuple[ChangeItem, ...] = ()
     comment_id: str | None = None
     event_type_name: str | None = None  # issue_event_type_name: issue_generic, issue_assigned, ...
+    # comment_deleted only: the removed comment, so webhooks can carry all of it as JIRA's do
+    deleted_comment: SandboxComment | None = field(default=None, compare=False)
 
 
 @dataclass(slots=True)

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from gateway.sandbox import control
 from gateway.sandbox.catalog import (
     CATEGORIES,
     FIELDS,
@@ -190,7 +191,11 @@ def _attachment(call: Call) -> Any:
 
 
 async def attachment_meta(call: Call) -> Any:
-    return attachment_json(call.store, _attachment(call), call.api)
+    """`AttachmentMetadata`: here `id` is an int64, unlike the string `id` of the entries in
+    `fields.attachment[]` (spec and go-atlassian's recording both have `"id": 10000`)."""
+    out = attachment_json(call.store, _attachment(call), call.api)
+    out["id"] = int(out["id"])
+    return out
 
 
 async def attachment_content(call: Call) -> Any:
@@ -205,7 +210,15 @@ async def attachment_content(call: Call) -> Any:
 
 
 async def reset(request: Request) -> Response:
+    """`POST /_sandbox/reset`: back to the seeded data, with no faults and zeroed call counters.
+
+    Webhook registrations are kept (a demo registers the gateway once, then resets between
+    runs), and so is the deliveries log (`GET /_sandbox/webhooks/deliveries`): deliveries still
+    in flight would otherwise land in an emptied log. Issues, comments, histories and ids are
+    the seed's again; the reset itself fires no webhook.
+    """
     request.app.state.store.reset()
+    control.request_state(request).reset()
     return json_response({"reset": True, "issues": len(request.app.state.store.issues)})
 
 

@@ -188,7 +188,12 @@ def issue_json(
             "histories": [history_json(store, h, api) for h in shown],
         }
     if wanted:
-        out["fields"] = {f: field_value(store, issue, f, api, viewer) for f in wanted}
+        values = {f: field_value(store, issue, f, api, viewer) for f in wanted}
+        # JIRA leaves `parent` out (never null) when the issue has none (go-atlassian
+        # search-issues.json: only the sub-tasks carry the key); `LinkedIssue` is not nullable
+        if "parent" in values and values["parent"] is None:
+            del values["parent"]
+        out["fields"] = values
     return out
 
 

@@ -209,7 +209,11 @@ def project_full(store: Store, project: SandboxProject, api: str) -> dict[str, A
 
 
 def field_json(definition: FieldDef) -> dict[str, Any]:
-    """`GET /field` entry (`FieldDetails`)."""
+    """`GET /field` entry (`FieldDetails`).
+
+    No `untranslatedName`: Cloud sends it for custom fields, but the spec's `FieldDetails` is
+    additionalProperties:false and Server never sends it.
+    """
     schema: dict[str, Any] = {"type": definition.schema_type}
     if definition.items:
         schema["items"] = definition.items
@@ -218,7 +222,7 @@ def field_json(definition: FieldDef) -> dict[str, Any]:
     if definition.custom_type:
         schema["custom"] = definition.custom_type
         schema["customId"] = int(definition.id.removeprefix("customfield_"))
-    out: dict[str, Any] = {
+    return {
         "id": definition.id,
         "key": definition.id,
         "name": definition.name,
@@ -229,6 +233,3 @@ def field_json(definition: FieldDef) -> dict[str, Any]:
         "clauseNames": list(definition.clause_names),
         "schema": schema,
     }
-    if definition.custom:
-        out["untranslatedName"] = definition.name
-    return out

@@ -259,12 +259,20 @@ class Store(SearchMixin):
         )
 
     def delete_comment(self, issue: SandboxIssue, com: SandboxComment, actor: str) -> None:
+        """Remove `com`; the event carries it (`deleted_comment`) for the webhook bodies."""
         now = self._now()
         self.details(issue).comments.remove(com)
         self._touch(issue, now)
         self._emit(
             ChangeEvent(
-                "comment_deleted", issue.key, actor, now, (), str(com.id), "issue_comment_deleted"
+                "comment_deleted",
+                issue.key,
+                actor,
+                now,
+                (),
+                str(com.id),
+                "issue_comment_deleted",
+                deleted_comment=com,
             )
         )
 

@@ -44,18 +44,15 @@ MINIMAL_ISSUE_FIELDS = ("summary", "issuetype", "project", "assignee", "priority
 class PayloadBuilder:
     """Builds bodies for one event; caches per (webhook event, viewer) within that event.
 
-    ``comment_cache`` keeps the JSON of comments seen in earlier events, so a deletion (which the
-    store emits after removing the comment) can still carry the whole comment, as JIRA's does.
+    A deletion's comment comes from ``event.deleted_comment`` (the store has already removed it),
+    so ``comment_deleted`` carries the whole comment, as JIRA's does.
     """
 
-    def __init__(
-        self, store: Store, event: ChangeEvent, comment_cache: dict[str, dict[str, Any]]
-    ) -> None:
+    def __init__(self, store: Store, event: ChangeEvent) -> None:
         self.store = store
         self.event = event
         self.cloud = store.flavor == "cloud"
         self.issue: SandboxIssue | None = store.issues.get(event.issue_key)
-        self._comments = comment_cache
         self._cache: dict[tuple[str, str], dict[str, Any]] = {}
 
     def changelog_fields(self) -> set[str]:
@@ -121,23 +118,14 @@ class PayloadBuilder:
         )
         return {k: body[k] for k in ("id", "self", "key", "fields") if k in body}
 
-    def remember_comment(self) -> None:
-        """Cache the event's comment now, so a later deletion can still carry all of it."""
-        if self.event.comment_id and self.event.kind != "comment_deleted":
-            self._comment()
-
     def _comment(self) -> dict[str, Any]:
         comment_id = self.event.comment_id or ""
-        found = self.store.comment(self.issue, comment_id) if self.issue else None
+        found = self.event.deleted_comment
+        if found is None and self.issue is not None:
+            found = self.store.comment(self.issue, comment_id)
         if found is not None:
-            data = serialize.comment_json(self.store, found, "2")
-            self._comments[comment_id] = data
-            return data
-        cached = self._comments.get(comment_id)
-        if cached is not None:
-            return cached
-        # the store removes a comment before emitting comment_deleted: a comment never seen in an
-        # earlier event can only be named
+            return serialize.comment_json(self.store, found, "2")
+        # the comment changed again (or went away) before this event was built: name it
         issue_ref = str(self.issue.id) if self.issue else self.event.issue_key
         return {
             "self": f"{self.store.base_url}/rest/api/2/issue/{issue_ref}/comment/{comment_id}",

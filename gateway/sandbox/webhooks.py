@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 import re
 from datetime import UTC, datetime
-from typing import Any
 
 import orjson
 from starlette.requests import Request
@@ -43,7 +42,6 @@ __all__ = ["WebhookDispatcher", "registry_for", "routes"]
 logger = logging.getLogger(__name__)
 
 _URL_VARIABLE = re.compile(r"\$\{([A-Za-z]+\.[A-Za-z]+)\}")
-_COMMENT_CACHE_SIZE = 2000
 
 
 class WebhookDispatcher:
@@ -57,7 +55,6 @@ class WebhookDispatcher:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.registry: WebhookRegistry = registry_for(store)
-        self._comments: dict[str, dict[str, Any]] = {}
         store.subscribe(self.on_change)
 
     def on_change(self, event: ChangeEvent) -> None:
@@ -75,8 +72,7 @@ class WebhookDispatcher:
         hooks = [h for h in self.registry.webhooks.values() if h.active(now)]
         if not hooks:
             return
-        builder = PayloadBuilder(self.store, event, self._comments)
-        builder.remember_comment()
+        builder = PayloadBuilder(self.store, event)
         for hook in hooks:
             wanted = [e for e in EVENTS_FOR_KIND[event.kind] if e in hook.events]
             if not wanted or not self._visible(hook, builder):
@@ -94,8 +90,6 @@ class WebhookDispatcher:
                     body=body,
                     secret=hook.secret,
                 )
-        if len(self._comments) > _COMMENT_CACHE_SIZE:
-            self._comments.clear()
 
     def _visible(self, hook: Webhook, builder: PayloadBuilder) -> bool:
         """Owner may browse the issue and the webhook's JQL (run as the owner) matches it."""

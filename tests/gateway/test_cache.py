@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
+import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -231,3 +232,18 @@ def test_policy_validation_and_defaults() -> None:
         CachePolicy(ttl=0)
     with pytest.raises(ValueError, match="revalidate"):
         CachePolicy(ttl=60, stale_ttl=10, revalidate=20)
+
+
+async def test_invalidation_works_with_a_decoding_redis_client(redis_url: str) -> None:
+    """The arq worker hands the cache a ``decode_responses=True`` client (its broker needs str)."""
+    client = Redis.from_url(redis_url, decode_responses=True)
+    try:
+        cache = Cache.on_redis(client)
+        site = f"decoding-{uuid.uuid4().hex}"
+        key = cache_key(site, "alice", "issue", "ALPHA-1")
+        await cache.set_many({key: {"k": 1}}, 60, 60, tags={key: [issue_tag(site, "ALPHA-1")]})
+        assert (await cache.get_many([key]))[0] is not None
+        assert await cache.invalidate_issue(site, "ALPHA-1") == 1
+        assert await cache.get_many([key]) == [None]
+    finally:
+        await client.aclose()

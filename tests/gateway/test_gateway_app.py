@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 
 from gateway.app import create_app
 from gateway.config import Settings, load_settings
@@ -18,7 +19,9 @@ from tests.conftest import RunningServer, serve_in_thread
 def _settings(tmp_path: Path, **overrides: object) -> Settings:
     url = f"sqlite+aiosqlite:///{tmp_path / 'gw.sqlite3'}"
     upgrade(url)
-    return load_settings(database_url=url, **overrides)
+    # The sandbox JIRA listens on plain http on loopback, as in the demo.
+    defaults: dict[str, object] = {"var_dir": tmp_path, "allow_insecure_sites": True}
+    return load_settings(database_url=url, **{**defaults, **overrides})
 
 
 @pytest.fixture
@@ -91,7 +94,8 @@ def test_graphiql_served_in_dev_from_local_assets(gateway: RunningServer) -> Non
 
 
 def test_graphiql_not_served_in_prod(tmp_path: Path) -> None:
-    server = serve_in_thread(create_app(_settings(tmp_path, profile="prod")))
+    secrets = {"jwt_secret": "x" * 40, "vault_keys": [Fernet.generate_key().decode()]}
+    server = serve_in_thread(create_app(_settings(tmp_path, profile="prod", **secrets)))
     try:
         response = httpx.get(f"{server.base_url}/graphql", headers={"accept": "text/html"})
         assert "text/html" not in response.headers.get("content-type", "")
@@ -182,11 +186,15 @@ def test_readyz_checks_database_and_sites(tmp_path: Path, cloud_sandbox: Running
 
 
 def test_readyz_services_mode_checks_redis(
-    fresh_pg_database: str, redis_url: str, cloud_sandbox: RunningServer
+    fresh_pg_database: str, redis_url: str, cloud_sandbox: RunningServer, tmp_path: Path
 ) -> None:
     upgrade(fresh_pg_database)
     settings = load_settings(
-        database_url=fresh_pg_database, redis_url=redis_url, sites=[cloud_sandbox.base_url]
+        database_url=fresh_pg_database,
+        redis_url=redis_url,
+        sites=[cloud_sandbox.base_url],
+        allow_insecure_sites=True,
+        var_dir=tmp_path,
     )
     server = serve_in_thread(create_app(settings))
     try:

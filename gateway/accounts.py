@@ -1,0 +1,67 @@
+"""Which JIRA identity answers for a principal on a site: the ``SiteCall`` of an operation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from gateway.auth.credentials import open_credential
+from gateway.db.models import Principal, Site, SiteAccount
+from gateway.errors import SiteNotConnected
+from gateway.jira.adapter_base import Caller
+from gateway.jira.client import JiraClient
+from gateway.state import AppState
+
+
+@dataclass(frozen=True, slots=True)
+class SiteCall:
+    """Everything needed to call one JIRA site as one user."""
+
+    site_id: str
+    base_url: str
+    principal_id: str
+    account_id: str
+    """The gateway's ``site_accounts.id``: the identity caches and coalescing are scoped by."""
+    jira_account_id: str
+    client: JiraClient
+    caller: Caller
+
+
+async def load_site_call(state: AppState, principal_id: str, site_id: str | None) -> SiteCall:
+    """The principal's account on ``site_id`` (default: the principal's default site).
+
+    Raises ``SiteNotConnected`` when the principal has no account there (the same answer whether
+    the site exists or not: site ids of other tenants are not confirmed).
+    """
+    async with state.sessionmaker() as db:
+        if site_id is None:
+            site_id = await db.scalar(
+                select(Principal.default_site_id).where(Principal.id == principal_id)
+            )
+            if site_id is None:
+                raise SiteNotConnected("You have not connected a JIRA site yet: use login.")
+        row = (
+            await db.execute(
+                select(SiteAccount, Site)
+                .join(Site, Site.id == SiteAccount.site_id)
+                .where(SiteAccount.principal_id == principal_id, SiteAccount.site_id == site_id)
+            )
+        ).first()
+    if row is None:
+        raise SiteNotConnected(
+            "You have no account on that JIRA site: sign in to it with login.", field="site"
+        )
+    account, site = row.tuple()
+    credential = open_credential(
+        state.auth.vault, account.credential_ciphertext, bound_to=account.id
+    )
+    return SiteCall(
+        site_id=site.id,
+        base_url=site.base_url,
+        principal_id=principal_id,
+        account_id=account.id,
+        jira_account_id=account.jira_account_id,
+        client=state.sites.client(site.id, site.base_url, site.flavor),
+        caller=Caller(principal=account.id, auth=credential.to_httpx_auth()),
+    )
