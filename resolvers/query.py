@@ -1,19 +1,10 @@
-"""The root ``Query`` type. Root fields stay thin: arguments -> loaders/services -> types."""
+"""The root ``Query``: one class per domain, merged. Root fields stay thin (STYLE rule 5)."""
 
 from __future__ import annotations
 
-from importlib.metadata import version
+from strawberry.tools import merge_types
 
-import strawberry
-from strawberry.types import Info
+from resolvers.gateway_info import GatewayQuery
 
-from gateway.context import Context
-from schema.meta import GatewayInfo, RunMode
-
-
-@strawberry.type(description="Everything you can read through the gateway.")
-class Query:
-    @strawberry.field(description="The gateway's version and run mode.")
-    def gateway(self, info: Info[Context, None]) -> GatewayInfo:
-        mode = RunMode(info.context.state.settings.mode.value)
-        return GatewayInfo(version=version("jira-gateway"), mode=mode)
+Query = merge_types("Query", (GatewayQuery,))
+Query.__strawberry_definition__.description = "Everything you can read through the gateway."  # type: ignore[attr-defined]
