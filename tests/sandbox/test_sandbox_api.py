@@ -236,7 +236,10 @@ def test_attachment_metadata_and_content(cloud_sandbox, server_sandbox) -> None:
             atts = [a for i in page.json()["issues"] for a in i["fields"]["attachment"]]
             assert atts
             meta = client.get(f"/rest/api/{api}/attachment/{atts[0]['id']}").json()
-            assert meta == atts[0]
+            # AttachmentMetadata.id is an int64; the issue's `fields.attachment[].id` a string
+            assert isinstance(meta["id"], int)
+            assert isinstance(atts[0]["id"], str)
+            assert meta == {**atts[0], "id": int(atts[0]["id"])}
             content = client.get(meta["content"])
             assert content.status_code == 200
             assert content.headers["content-type"].startswith(meta["mimeType"])
@@ -304,3 +307,24 @@ def test_calls_are_counted_by_the_control_middleware(sandbox_factory) -> None:
         calls = client.get("/_sandbox/calls").json()
         assert calls["total"] == 2
         assert calls["by_endpoint"] == {"GET /rest/api/3/issue/{key}": 2}
+
+
+def test_parent_is_omitted_not_null_without_a_parent(cloud_sandbox, server_sandbox) -> None:
+    """Real JIRA leaves `fields.parent` out when there is none (never `null`)."""
+    for server, api in ((cloud_sandbox, "3"), (server_sandbox, "2")):
+        store = server.app.state.store
+        with _client(server) as client:
+            page = client.post(
+                f"/rest/api/{api}/search/jql" if api == "3" else "/rest/api/2/search",
+                json={"jql": "project = ALPHA", "maxResults": 100, "fields": ["parent", "summary"]},
+            ).json()
+            with_parent = {i["key"] for i in page["issues"] if "parent" in i["fields"]}
+            expected = {i["key"] for i in page["issues"] if store.issues[i["key"]].parent_key}
+            assert with_parent == expected
+            assert expected  # the seed has sub-tasks and epic children in ALPHA
+            assert len(expected) < len(page["issues"])
+            assert all(i["fields"].get("parent", {}) is not None for i in page["issues"])
+            orphan = next(i["key"] for i in page["issues"] if i["key"] not in expected)
+            one = client.get(f"/rest/api/{api}/issue/{orphan}").json()
+            assert "parent" not in one["fields"]
+            assert "summary" in one["fields"]

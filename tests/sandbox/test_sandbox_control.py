@@ -292,3 +292,30 @@ def test_core_rate_limit_and_forced_status(core: httpx.Client) -> None:
     assert answer.json()["errors"] == {}
 
     assert core.get("/_sandbox/calls").json()["total"] == 4
+
+
+def test_sandbox_reset_clears_faults_and_counts_but_keeps_webhooks(core: httpx.Client) -> None:
+    registered = core.post(
+        "/rest/api/3/webhook",
+        json={
+            "url": "http://127.0.0.1:9/hook",
+            "webhooks": [{"events": ["jira:issue_updated"], "jqlFilter": "project = ALPHA"}],
+        },
+    )
+    [result] = registered.json()["webhookRegistrationResult"]
+    hook_id = int(result["createdWebhookId"])
+    try:
+        core.get("/rest/api/3/issue/ALPHA-1")
+        core.post("/_sandbox/faults", json={"status": 503, "latency_ms": 5})
+        assert core.get("/rest/api/3/issue/ALPHA-1").status_code == 503
+
+        reset = core.post("/_sandbox/reset")
+
+        assert reset.status_code == 200
+        assert core.get("/_sandbox/faults").json() == Faults().as_json()
+        assert core.get("/_sandbox/calls").json() == {"total": 0, "by_endpoint": {}}
+        assert core.get("/rest/api/3/issue/ALPHA-1").status_code == 200  # no fault any more
+        hooks = core.get("/rest/api/3/webhook").json()["values"]
+        assert [h["id"] for h in hooks] == [hook_id]
+    finally:
+        core.request("DELETE", "/rest/api/3/webhook", json={"webhookIds": [hook_id]})

@@ -279,6 +279,40 @@ def test_dates(query: str, expected: set[str]) -> None:
     assert match(query) == expected
 
 
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # JIRA accepts IS [NOT] EMPTY on fields every issue has: everything or nothing matches.
+        ("project is not empty", ALL),
+        ("project IS NOT NULL", ALL),
+        ("project is EMPTY", set()),
+        ("project is empty or project = beta", {"BETA-10"}),
+        ("project in (EMPTY, alpha)", {"ALPHA-1", "ALPHA-2", "ALPHA-3"}),
+        ("project is not empty and status = done", {"ALPHA-2"}),
+        ("status is empty", set()),
+        ("status is not empty", ALL),
+        ("issuetype is not empty", ALL),
+        ("type is empty", set()),
+        ("statusCategory is empty", set()),
+        ("created is empty", set()),
+        ("updated is not empty", ALL),
+        ("summary is not empty", ALL),
+        ("summary is empty", set()),
+    ],
+)
+def test_is_empty_on_always_set_fields(query: str, expected: set[str]) -> None:
+    assert match(query) == expected
+
+
+def test_is_empty_stays_rejected_where_jira_rejects_it() -> None:
+    assert errors("key is not empty") == [
+        "The operator 'is not' is not supported by the 'key' field."
+    ]
+    assert errors("parent is empty") == [
+        "The operator 'is' is not supported by the 'parent' field."
+    ]
+
+
 def test_logic_and_precedence() -> None:
     # AND binds tighter than OR: a OR (b AND c).
     q = "project = BETA or labels = backend and priority = Highest"

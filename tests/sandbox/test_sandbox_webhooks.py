@@ -390,3 +390,25 @@ def test_a_deleted_comment_is_carried_whole(
     assert body["webhookEvent"] == "comment_deleted"
     assert body["comment"] == shown  # as REST v2 showed it before the deletion
     assert body["issue"]["key"] == "ALPHA-6"
+
+
+def test_a_seeded_comment_deleted_before_any_event_is_carried_whole(
+    cloud: httpx.Client, receiver: tuple[Receiver, RunningServer]
+) -> None:
+    rec, hook_server = receiver
+    for n in range(7, 60):  # a seeded comment no earlier event has touched
+        page = cloud.get(f"/rest/api/2/issue/ALPHA-{n}/comment").json()
+        if page.get("comments"):
+            key, shown = f"ALPHA-{n}", page["comments"][0]
+            break
+    else:
+        pytest.fail("no seeded comment in ALPHA-7..59")
+    _register_dynamic(cloud, f"{hook_server.base_url}/hook", "project = ALPHA", ["comment_deleted"])
+
+    assert cloud.delete(f"/rest/api/2/issue/{key}/comment/{shown['id']}").status_code == 204
+
+    [got] = _wait_for(rec, 1)
+    body = json.loads(got.body)
+    assert body["webhookEvent"] == "comment_deleted"
+    assert body["comment"] == shown
+    assert body["comment"]["body"]  # the text, not only the id

@@ -146,6 +146,11 @@ def test_comment_round_trip_and_events(sandbox) -> None:
     assert client.get(f"/rest/api/3/issue/{key}/comment/{cid}").status_code == 404
     assert [e.kind for e in events] == ["comment_created", "comment_updated", "comment_deleted"]
     assert all(e.comment_id == cid and e.issue_key == key for e in events)
+    # the store has removed the comment when it emits: the event carries it for webhooks
+    deleted = events[-1].deleted_comment
+    assert deleted is not None
+    assert str(deleted.id) == cid
+    assert [e.deleted_comment for e in events[:2]] == [None, None]
     empty = client.post(f"/rest/api/3/issue/{key}/comment", json={})
     assert empty.status_code == 400
 
