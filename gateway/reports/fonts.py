@@ -3,11 +3,11 @@
 Latin, Greek and Cyrillic use the DejaVu files shipped in `fonts/` (embedded as subsets in every
 PDF). DejaVu has no CJK glyphs, so runs of CJK characters are wrapped in ``<font name=...>``:
 
-- with an embeddable CJK TrueType font installed (Debian ``fonts-droid-fallback`` or
-  ``fonts-wqy-microhei``/``-zenhei``; ``JGW_REPORT_CJK_FONT`` names another file) that font is
-  embedded as a subset, so every viewer shows the text;
-- otherwise ReportLab's built-in CID fonts (Adobe's Asian font packs) are referenced without
-  embedding: text extraction and search work everywhere, and Acrobat, Preview and browsers
+- the project ships Droid Sans Fallback (Apache-2.0, in `fonts/`); ``JGW_REPORT_CJK_FONT`` names
+  another file, and the system's copies (Debian ``fonts-droid-fallback``, ``fonts-wqy-*``) are
+  tried next; that font is embedded as a subset, so every viewer shows the text;
+- otherwise (the shipped file removed) ReportLab's built-in CID fonts (Adobe's Asian font
+  packs) are referenced without embedding: text extraction and search work everywhere, and Acrobat, Preview and browsers
   draw the glyphs, but a viewer without CJK fonts (bare poppler) draws boxes.
 
 Registration happens once per process (ReportLab keeps fonts in a global registry).
@@ -33,6 +33,7 @@ MONO = "JgwMono"
 CJK = "JgwCJK"
 
 CJK_FONT_CANDIDATES = (
+    str(FONT_DIR / "DroidSansFallbackFull.ttf"),
     "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
     "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
