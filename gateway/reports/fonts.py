@@ -7,8 +7,9 @@ PDF). DejaVu has no CJK glyphs, so runs of CJK characters are wrapped in ``<font
   another file, and the system's copies (Debian ``fonts-droid-fallback``, ``fonts-wqy-*``) are
   tried next; that font is embedded as a subset, so every viewer shows the text;
 - otherwise (the shipped file removed) ReportLab's built-in CID fonts (Adobe's Asian font
-  packs) are referenced without embedding: text extraction and search work everywhere, and Acrobat, Preview and browsers
-  draw the glyphs, but a viewer without CJK fonts (bare poppler) draws boxes.
+  packs) are referenced without embedding: text extraction and search work everywhere, and
+  Acrobat, Preview and browsers draw the glyphs, but a viewer without CJK fonts (bare poppler)
+  draws boxes.
 
 Registration happens once per process (ReportLab keeps fonts in a global registry).
 """
