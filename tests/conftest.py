@@ -8,16 +8,16 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-import uvicorn
+
+from tests.support import RunningServer, SandboxFactory, serve_in_thread
+
+__all__ = ["RunningServer", "SandboxFactory", "serve_in_thread"]
 
 PG_URL = os.environ.get(
     "JGW_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -81,41 +81,6 @@ def fresh_pg_database(pg_url: str) -> Iterator[str]:
         yield f"{parts.scheme}://{parts.netloc}/{name}"
     finally:
         asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-@dataclass
-class RunningServer:
-    """An ASGI app served by uvicorn on a free loopback port in a background thread."""
-
-    base_url: str
-    app: Any
-    server: uvicorn.Server
-    thread: threading.Thread
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
-def serve_in_thread(app: Any) -> RunningServer:
-    """Start ``app`` with uvicorn on 127.0.0.1 and an OS-chosen port; wait until it listens."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("test server did not start")
-        time.sleep(0.01)
-    return RunningServer(f"http://127.0.0.1:{port}", app, server, thread)
-
-
-SandboxFactory = Callable[..., RunningServer]
 
 
 @pytest.fixture(scope="session")

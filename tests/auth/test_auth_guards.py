@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import RunningServer, serve_in_thread
 from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -27,6 +26,7 @@ from gateway.auth.guards import (
 from gateway.auth.safe_http import guarded_client
 from gateway.auth.settings import AuthConfig
 from gateway.auth.vault import generate_key
+from tests.support import RunningServer, serve_in_thread
 
 PUBLIC_IP = "93.184.216.34"
 

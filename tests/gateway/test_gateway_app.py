@@ -13,7 +13,7 @@ from cryptography.fernet import Fernet
 from gateway.app import create_app
 from gateway.config import Settings, load_settings
 from gateway.db.migrate import upgrade
-from tests.conftest import RunningServer, serve_in_thread
+from tests.support import RunningServer, serve_in_thread
 
 
 def _settings(tmp_path: Path, **overrides: object) -> Settings:

@@ -14,10 +14,10 @@ from pathlib import Path
 import httpx
 import jwt
 import pytest
-from conftest import RunningServer, SandboxFactory, serve_in_thread
 from webhooks_support import Harness, intake_app, new_harness, sign
 
 from gateway.db.migrate import upgrade
+from tests.support import RunningServer, SandboxFactory, serve_in_thread
 
 CONTRACT = Path(__file__).resolve().parents[2].parent / "shared" / "jira-contract"
 UPDATED = CONTRACT / "webhooks/mattermost-plugin-jira/webhook-issue-updated-labels.json"

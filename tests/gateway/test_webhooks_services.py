@@ -18,7 +18,6 @@ import httpx
 import pytest
 from arq.connections import RedisSettings, create_pool
 from arq.worker import Worker
-from conftest import SandboxFactory, serve_in_thread
 from redis.asyncio import Redis
 from webhooks_support import Harness, Recorder, intake_app, new_harness
 
@@ -26,6 +25,7 @@ from gateway.db.engine import create_engine, create_sessionmaker
 from gateway.db.migrate import upgrade
 from gateway.jobs import ArqJobQueue
 from gateway.pubsub_redis import RedisBroker
+from tests.support import SandboxFactory, serve_in_thread
 from workers.context import CTX_KEY, WorkerContext
 from workers.settings import WorkerSettings, shutdown
 

@@ -9,13 +9,13 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from conftest import RunningServer, SandboxFactory
 
 from gateway.jira.batching import fetch_issues_by_key
 from gateway.jira.client import Caller, ClientConfig, JiraClient
 from gateway.jira.errors import JiraUnavailable
 from gateway.jira.flavor import Flavor
 from gateway.jira.transport import JiraTransport, TransportConfig
+from tests.support import RunningServer, SandboxFactory
 
 ALICE = Caller("alice", httpx.BasicAuth("alice@example.com", "alice-token"))
 BOB = Caller("bob", httpx.BasicAuth("bob@example.com", "bob-token"))

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-from conftest import RunningServer, SandboxFactory
 
 from gateway.jira.adapter_base import InvalidCursor
 from gateway.jira.client import Caller, ClientConfig, JiraClient
@@ -17,6 +16,7 @@ from gateway.jira.dto import ChangelogEntry, Comment, CustomField, Issue, User
 from gateway.jira.errors import JiraAuthError, JiraBadRequest, JiraNotFound
 from gateway.jira.flavor import Flavor
 from gateway.jira.transport import JiraTransport
+from tests.support import RunningServer, SandboxFactory
 
 ALICE = Caller("alice", httpx.BasicAuth("alice@example.com", "alice-token"))
 BOB = Caller("bob", httpx.BasicAuth("bob@example.com", "bob-token"))

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
-from conftest import RunningServer, serve_in_thread
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -24,6 +23,7 @@ from gateway.jira.errors import (
 from gateway.jira.metrics import InMemoryRecorder
 from gateway.jira.resilience import BreakerState, CircuitBreaker, RetryBudget
 from gateway.jira.transport import MIB, JiraTransport, TransportConfig
+from tests.support import RunningServer, serve_in_thread
 
 ISSUE = "/rest/api/3/issue/{key}"
 COMMENT = "/rest/api/3/issue/{key}/comment"

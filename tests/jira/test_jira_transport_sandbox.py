@@ -11,13 +11,13 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-from conftest import RunningServer
 
 from gateway.jira.errors import JiraCircuitOpen, JiraNotFound, JiraUnavailable
 from gateway.jira.metrics import InMemoryRecorder
 from gateway.jira.pagination import PageRequest, iterate_items, paginate_token
 from gateway.jira.resilience import BreakerState
 from gateway.jira.transport import JiraTransport, TransportConfig
+from tests.support import RunningServer
 
 pytest.importorskip("gateway.sandbox.app")
 

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from conftest import RunningServer, SandboxFactory, serve_in_thread
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -18,6 +17,7 @@ from starlette.routing import Mount, Route
 
 from gateway.sandbox import control
 from gateway.sandbox.control import Faults, TokenBucket
+from tests.support import RunningServer, SandboxFactory, serve_in_thread
 
 ALICE = ("alice@example.com", "alice-token")
 

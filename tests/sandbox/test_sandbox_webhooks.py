@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
-from conftest import RunningServer, SandboxFactory, serve_in_thread
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from tests.support import RunningServer, SandboxFactory, serve_in_thread
 
 
 @dataclass
