@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from gateway.auth.credentials import open_credential
+from gateway.auth.credentials import OAuthCredential, open_credential
 from gateway.db.models import Principal, Site, SiteAccount
 from gateway.errors import SiteNotConnected
 from gateway.jira.adapter_base import Caller
@@ -52,16 +52,29 @@ async def load_site_call(state: AppState, principal_id: str, site_id: str | None
         raise SiteNotConnected(
             "You have no account on that JIRA site: sign in to it with login.", field="site"
         )
-    account, site = row.tuple()
+    account, site = row
     credential = open_credential(
         state.auth.vault, account.credential_ciphertext, bound_to=account.id
     )
+    client_key, base_url = site.id, site.base_url
+    if isinstance(credential, OAuthCredential):
+        # OAuth (3LO): refreshed here when near expiry (once, however many callers wait), and
+        # JIRA answers OAuth tokens at the API gateway URL, not the site's own.
+        if state.oauth is None:
+            raise SiteNotConnected(
+                "OAuth sign-in is no longer configured here: sign in with an API token.",
+                field="site",
+            )
+        credential = await state.oauth.fresh(account.id, credential)
+        base_url = state.oauth.client.config.api_base(credential.cloud_id, site.base_url)
+        if base_url != site.base_url:
+            client_key = f"{site.id}#oauth"
     return SiteCall(
         site_id=site.id,
         base_url=site.base_url,
         principal_id=principal_id,
         account_id=account.id,
         jira_account_id=account.jira_account_id,
-        client=state.sites.client(site.id, site.base_url, site.flavor),
+        client=state.sites.client(client_key, base_url, site.flavor),
         caller=Caller(principal=account.id, auth=credential.to_httpx_auth()),
     )

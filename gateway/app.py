@@ -6,6 +6,8 @@ and closed on exit; nothing connects at import time.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,23 +22,32 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+from gateway.attachments_web import attachment_route
 from gateway.auth.safe_http import guarded_client
 from gateway.auth.settings import AuthConfig
 from gateway.auth_config import build_auth_config, build_auth_services
 from gateway.cache import Cache, CacheConfig, CachePolicy
 from gateway.config import Mode, Profile, Settings, SettingsError, load_settings
 from gateway.db.engine import create_engine, create_sessionmaker
+from gateway.exports import PURGE_JOB, SWEEP_JOB
+from gateway.exports_run import build_export_runtime
+from gateway.exports_web import export_route
 from gateway.graphql import GRAPHIQL_DIR, GatewayGraphQL, build_schema
 from gateway.health import healthz, readyz
 from gateway.jira.metrics import InMemoryRecorder
 from gateway.jobs import ArqJobQueue, JobQueue
 from gateway.logs import configure_logging
 from gateway.middleware import BodyLimitMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
+from gateway.oauth import routes as oauth_routes
+from gateway.oauth_tokens import build_oauth_refresher
+from gateway.polling import run_event_sources
 from gateway.pubsub import Broker, MemoryBroker
 from gateway.pubsub_redis import RedisBroker
 from gateway.response_cache import ResponseCache
 from gateway.sites import SiteClients
 from gateway.state import AppState
+from gateway.sync import mirror_loop
+from gateway.validation import Limits
 from gateway.webhooks import WebhookIntake, WebhookSecrets, webhook_route
 from workers.context import WorkerContext
 from workers.embedded import build_job_queue
@@ -79,15 +90,25 @@ async def open_state(settings: Settings, auth_config: AuthConfig) -> AppState:
     cache = Cache.on_redis(redis, config=config) if redis else Cache.in_process(config=config)
     broker: Broker = RedisBroker(text_redis) if text_redis else MemoryBroker()
     await broker.start()
+    metrics = InMemoryRecorder()
+    sites = SiteClients(http, metrics)
     jobs: JobQueue
     if settings.redis_url is not None:
         jobs = ArqJobQueue(await create_pool(redis_settings(settings)))
     else:
+        exports = build_export_runtime(settings, sessionmaker, vault=auth.vault, sites=sites)
         worker = WorkerContext(
-            engine=engine, sessionmaker=sessionmaker, broker=broker, http=http, invalidator=cache
+            engine=engine,
+            sessionmaker=sessionmaker,
+            broker=broker,
+            http=http,
+            invalidator=cache,
+            exports=exports,
         )
         jobs = build_job_queue(worker)
-    metrics = InMemoryRecorder()
+        # No cron in-process: pick up exports a previous run of this process left behind.
+        await jobs.enqueue(SWEEP_JOB, "startup-sweep")
+        await jobs.enqueue(PURGE_JOB, "startup-purge")
     return AppState(
         settings=settings,
         engine=engine,
@@ -97,7 +118,7 @@ async def open_state(settings: Settings, auth_config: AuthConfig) -> AppState:
         auth=auth,
         cache=cache,
         response_cache=ResponseCache(cache),
-        sites=SiteClients(http, metrics),
+        sites=sites,
         jira_metrics=metrics,
         broker=broker,
         jobs=jobs,
@@ -105,6 +126,7 @@ async def open_state(settings: Settings, auth_config: AuthConfig) -> AppState:
             sessionmaker=sessionmaker, secrets=WebhookSecrets(sessionmaker, auth.vault), jobs=jobs
         ),
         text_redis=text_redis,
+        oauth=build_oauth_refresher(settings, sessionmaker, auth.vault, redis, http),
     )
 
 
@@ -141,16 +163,32 @@ def create_app(settings: Settings | None = None) -> Starlette:
     except ValueError as exc:
         raise SettingsError(str(exc)) from None
     dev = settings.profile is Profile.DEV
-    graphql = GatewayGraphQL(build_schema(), graphiql=dev)
+    limits = Limits.from_settings(settings)
+    graphql = GatewayGraphQL(build_schema(limits), graphiql=dev, deadline_s=limits.deadline_s)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state = await open_state(settings, auth_config)
         app.state.gateway = state
         log.info("starting: %s profile=%s", describe_mode(settings), settings.profile.value)
+        # Polling fallback and Cloud webhook refresh (issue 7).
+        background = [asyncio.create_task(run_event_sources(state), name="jgw-event-sources")]
+        if settings.mode is Mode.EMBEDDED:
+            # Services mode syncs the mirror from an arq cron job in the worker (issue 6).
+            background.append(
+                asyncio.create_task(
+                    mirror_loop(state.sessionmaker, state.auth.vault, state.sites),
+                    name="jgw-mirror-sync",
+                )
+            )
         try:
             yield
         finally:
+            for task in background:
+                task.cancel()
+            for task in background:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await state.aclose()
             log.info("stopped")
 
@@ -160,6 +198,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         webhook_route(lambda request: request.app.state.gateway.webhooks),
+        *oauth_routes(),
+        export_route(),
+        attachment_route(),
     ]
     if dev:
         routes.append(Mount("/graphiql/static", StaticFiles(directory=GRAPHIQL_DIR)))

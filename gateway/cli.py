@@ -7,13 +7,14 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
 import uvicorn
 
 from gateway.config import Settings, SettingsError, load_settings
+from gateway.subscriptions_ws import MAX_FRAME_BYTES
 
 DEMO_LOGINS = (
     ("a", "alice@example.com", "alice-token", "sees every project"),
@@ -49,7 +50,10 @@ def _settings(**overrides: Any) -> Settings:
         _fail(str(exc))
 
 
-async def _serve_together(servers: Sequence[uvicorn.Server]) -> None:
+async def _serve_together(
+    servers: Sequence[uvicorn.Server],
+    on_started: Callable[[], Awaitable[str]] | None = None,
+) -> None:
     loop = asyncio.get_running_loop()
 
     def stop() -> None:
@@ -59,6 +63,9 @@ async def _serve_together(servers: Sequence[uvicorn.Server]) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop)
     tasks = [asyncio.create_task(server.serve()) for server in servers]
+    if on_started is not None:
+        # It waits for the server tasks (a copy: never for itself) so it ends with them.
+        tasks.append(asyncio.create_task(_after_start(servers, list(tasks), on_started)))
     done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     stop()  # one server failing to start (port taken) stops the others
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -68,8 +75,34 @@ async def _serve_together(servers: Sequence[uvicorn.Server]) -> None:
         task.result()
 
 
+async def _after_start(
+    servers: Sequence[uvicorn.Server],
+    tasks: Sequence[asyncio.Task[None]],
+    on_started: Callable[[], Awaitable[str]],
+) -> None:
+    """Run ``on_started`` once every server listens, print its line, then wait with them."""
+    while not all(server.started for server in servers):
+        if any(task.done() for task in tasks):
+            return
+        await asyncio.sleep(0.05)
+    try:
+        print(await on_started(), flush=True)
+    except Exception as exc:  # noqa: BLE001 (the demo still works, only without live events)
+        print(f"  live events: webhook wiring failed ({exc})", flush=True)
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 def _uvicorn_server(app: Any, host: str, port: int, log_level: str = "warning") -> _Server:
-    return _Server(uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False))
+    # ws_max_size: GraphQL WebSocket frames above 64 KiB are refused before being assembled.
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+        ws_max_size=MAX_FRAME_BYTES,
+    )
+    return _Server(config)
 
 
 def cmd_sandbox(args: argparse.Namespace) -> None:
@@ -173,11 +206,32 @@ def cmd_demo(args: argparse.Namespace) -> None:
             for site, email, token, what in DEMO_LOGINS
         ),
         f"  try: curl -u alice@example.com:alice-token {sandbox_a}/rest/api/3/myself",
+        "  live events: both sandboxes send signed webhooks to the gateway; edit an issue in a",
+        "    sandbox and it shows up in GraphiQL: subscription { issueChanged { type issueKey",
+        "    changes { field fromString toString } } } (connection_init: Authorization: Bearer)",
         "  Ctrl+C stops everything.",
         "",
     ]
     print("\n".join(lines), flush=True)
-    asyncio.run(_serve_together(servers))
+
+    async def wire_webhooks() -> str:
+        from gateway.auth.vault import Vault
+        from gateway.auth_config import build_auth_config
+        from gateway.webhook_registration import wire_demo
+
+        vault = Vault(build_auth_config(settings).vault_keys)
+        wired = await wire_demo(
+            settings.database_url.get_secret_value(),
+            vault,
+            gateway_url=f"http://{settings.host}:{settings.port}",
+            sites=[
+                (sandbox_a, "Sandbox JIRA a", "alice@example.com", "alice-token"),
+                (sandbox_b, "Sandbox JIRA b", "carol@example.com", "carol-token"),
+            ],
+        )
+        return f"  live events: webhooks registered in {len(wired)} sandbox sites"
+
+    asyncio.run(_serve_together(servers, wire_webhooks))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -96,6 +96,54 @@ class Settings(BaseSettings):
     cache_meta_ttl_s: float = Field(
         default=3600, gt=0, description="Metadata (projects, statuses, …) cache TTL (seconds)."
     )
+    # --- OAuth 2.0 (3LO) for Jira Cloud (issue 4); off while JGW_OAUTH_CLIENT_ID is unset ---
+    oauth_client_id: str | None = Field(
+        default=None, description="OAuth 2.0 (3LO) client id of the gateway's Atlassian app."
+    )
+    oauth_client_secret: SecretStr | None = Field(
+        default=None, description="OAuth 2.0 client secret of the Atlassian app."
+    )
+    oauth_authorize_url: str = Field(
+        default="https://auth.atlassian.com/authorize",
+        description="The authorization endpoint users are sent to.",
+    )
+    oauth_token_url: str = Field(
+        default="https://auth.atlassian.com/oauth/token",
+        description="The token endpoint (code exchange and refresh).",
+    )
+    oauth_resources_url: str = Field(
+        default="https://api.atlassian.com/oauth/token/accessible-resources",
+        description="Lists the sites (cloud ids) an OAuth access token may use.",
+    )
+    oauth_api_url: str = Field(
+        default="https://api.atlassian.com/ex/jira/{cloud_id}",
+        description="Base URL of JIRA's REST API for OAuth tokens; {cloud_id} and {site_url} "
+        "are filled in.",
+    )
+    oauth_scopes: str = Field(
+        default="read:jira-work read:jira-user write:jira-work offline_access",
+        description="Space-separated OAuth scopes asked for (offline_access: refresh tokens).",
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="The gateway's public base URL (OAuth callback: <public_url>/auth/oauth/"
+        "callback); default http://<host>:<port>.",
+    )
+
+    # --- limits per GraphQL operation (issue 5 item 7; gateway.validation) ---
+    max_query_depth: int = Field(default=10, ge=1, description="Deepest selection nesting.")
+    max_query_aliases: int = Field(default=15, ge=0, description="Aliases per operation.")
+    max_root_fields: int = Field(default=10, ge=1, description="Root fields per operation.")
+    max_query_tokens: int = Field(default=1000, ge=10, description="Tokens per document.")
+    max_key_repeats: int = Field(
+        default=3, ge=1, description="Repeats of one response key in a selection set."
+    )
+    max_validation_errors: int = Field(
+        default=3, ge=1, description="Validation errors returned per operation."
+    )
+    operation_deadline_s: float = Field(
+        default=10.0, gt=0, description="Seconds an operation may run before it is cut off."
+    )
 
     @field_validator("sites", "cors_origins", "vault_keys", "site_allowlist", mode="before")
     @classmethod

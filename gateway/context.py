@@ -30,6 +30,13 @@ class Context:
     state: AppState
     principal: AccessClaims | None = None
     cache_outcome: CacheOutcome = field(default_factory=CacheOutcome)
+    touched_issues: set[tuple[str, str]] = field(default_factory=set)
+    """(site id, issue key) of every issue loaded: the response cache's invalidation tags."""
+    response_cacheable: bool = True
+    """False when a field read data the response cache cannot invalidate (``viewer``: sites,
+    sessions and the default site change with mutations, not with issue events)."""
+    connection_params: dict[str, Any] | None = None
+    """WebSocket only: the ``connection_init`` payload (Strawberry sets it; it holds the token)."""
     _loaders: dict[Callable[..., Any], Any] = field(default_factory=dict)
     _site_calls: dict[str | None, SiteCall] = field(default_factory=dict)
 
@@ -57,6 +64,11 @@ class Context:
             self._site_calls[site] = call
             self._site_calls[call.site_id] = call
         return call
+
+    @property
+    def sites_used(self) -> set[str]:
+        """Ids of the JIRA sites this operation called (the response cache keys on them)."""
+        return {call.site_id for call in self._site_calls.values()}
 
     def loader(self, factory: Callable[[Context], L]) -> L:
         """The operation's instance of a loader (built on first use by ``factory(context)``).

@@ -13,6 +13,7 @@ from gateway.cache import Cache
 from gateway.config import Settings
 from gateway.jira.metrics import InMemoryRecorder
 from gateway.jobs import JobQueue
+from gateway.oauth_tokens import OAuthRefresher
 from gateway.pubsub import Broker
 from gateway.response_cache import ResponseCache
 from gateway.sites import SiteClients
@@ -41,6 +42,8 @@ class AppState:
     webhooks: WebhookIntake
     text_redis: Redis | None = None
     """A second Redis client decoding replies to str (the broker needs text, the cache bytes)."""
+    oauth: OAuthRefresher | None = None
+    """OAuth 2.0 (3LO) token refresh; None unless JGW_OAUTH_CLIENT_ID/SECRET are set."""
 
     async def aclose(self) -> None:
         # Jobs first (they may publish), then the broker, then the pools they used.

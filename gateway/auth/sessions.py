@@ -43,6 +43,7 @@ from gateway.db.models import RefreshToken, new_id
 Clock = Callable[[], datetime]
 _MAX_USER_AGENT = 512
 _MAX_IP = 45
+_MAX_LABEL = 100
 
 
 def _utcnow() -> datetime:
@@ -78,6 +79,7 @@ class SessionInfo:
     expires_at: datetime
     user_agent: str | None
     ip: str | None
+    label: str | None = None
 
 
 class SessionService:
@@ -103,6 +105,7 @@ class SessionService:
         *,
         user_agent: str | None = None,
         ip: str | None = None,
+        label: str | None = None,
         db: AsyncSession | None = None,
     ) -> TokenPair:
         """Open a new session (family) for ``principal_id``.
@@ -115,9 +118,9 @@ class SessionService:
         if not scope_set:
             raise ScopeError("A session needs at least one scope.")
         if db is not None:
-            return self._add_token(db, principal_id, new_id(), scope_set, user_agent, ip)[0]
+            return self._add_token(db, principal_id, new_id(), scope_set, user_agent, ip, label)[0]
         async with self._sessionmaker() as own, own.begin():
-            return self._add_token(own, principal_id, new_id(), scope_set, user_agent, ip)[0]
+            return self._add_token(own, principal_id, new_id(), scope_set, user_agent, ip, label)[0]
 
     async def rotate(
         self, refresh_token: str, *, user_agent: str | None = None, ip: str | None = None
@@ -134,7 +137,7 @@ class SessionService:
             if row is None:
                 raise RefreshTokenInvalid()
             # Plain values: a rollback below expires the ORM row, and reloading it is I/O.
-            family_id, principal_id = row.family_id, row.principal_id
+            family_id, principal_id, label = row.family_id, row.principal_id, row.label
             if row.revoked_at is not None or await self._family_revoked(db, family_id):
                 raise SessionRevoked()
             if row.used_at is not None:
@@ -144,7 +147,9 @@ class SessionService:
             if row.expires_at <= now:
                 raise RefreshTokenExpired()
             scopes = parse_scopes(row.scopes.split())
-            pair, successor = self._add_token(db, principal_id, family_id, scopes, user_agent, ip)
+            pair, successor = self._add_token(
+                db, principal_id, family_id, scopes, user_agent, ip, label
+            )
             await db.flush()  # the successor must exist before the old row points to it
             claimed = await db.execute(
                 update(RefreshToken)
@@ -242,6 +247,7 @@ class SessionService:
                 expires_at=row.expires_at,
                 user_agent=row.user_agent,
                 ip=row.ip,
+                label=row.label,
             )
             for row in live
         ]
@@ -288,6 +294,7 @@ class SessionService:
         scopes: frozenset[Scope],
         user_agent: str | None,
         ip: str | None,
+        label: str | None = None,
     ) -> tuple[TokenPair, RefreshToken]:
         now = self._clock()
         token = secrets.token_urlsafe(32)
@@ -303,6 +310,7 @@ class SessionService:
             expires_at=now + self._config.refresh_ttl,
             user_agent=user_agent[:_MAX_USER_AGENT] if user_agent else None,
             ip=ip[:_MAX_IP] if ip else None,
+            label=label[:_MAX_LABEL] if label else None,
         )
         db.add(row)
         access = self._tokens.issue_access_token(principal_id, family_id, scopes)

@@ -272,6 +272,8 @@ class RefreshToken(Base):
     )
     user_agent: Mapped[str | None] = mapped_column(String(512), nullable=True)
     ip: Mapped[str | None] = mapped_column(String(45), nullable=True)
+    # A name the user gave the session at login ("laptop"); copied to each successor.
+    label: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
     def __repr__(self) -> str:
         return f"RefreshToken(id={self.id!r}, family_id={self.family_id!r})"
@@ -363,3 +365,357 @@ class WebhookDelivery(Base):
 
 
 __all__ += ["WEBHOOK_DELIVERY_STATUSES", "SiteWebhook", "WebhookDelivery"]
+
+
+# --- Live changes (issue 7): how each site's changes reach the gateway ---------------------
+
+EVENT_SOURCE_KINDS: Final = ("admin", "dynamic", "polling")
+
+
+class SiteEventSource(TimestampMixin, Base):
+    """How a site's issue changes reach the gateway: a registered webhook, or polling.
+
+    ``kind``: ``admin`` (Server admin webhook), ``dynamic`` (Cloud dynamic webhooks, which
+    expire 30 days after registration or refresh: ``expires_at``) or ``polling`` (no webhook;
+    the poller searches ``updated >=`` its last poll). ``account_id`` is the site account whose
+    credential registered it, refreshes it and polls with it (None when the demo registered it).
+    """
+
+    __tablename__ = "site_event_sources"
+    __table_args__ = (CheckConstraint("kind IN ('admin', 'dynamic', 'polling')", name="kind"),)
+
+    site_id: Mapped[str] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    account_id: Mapped[str | None] = mapped_column(
+        ForeignKey("site_accounts.id", ondelete="SET NULL"), nullable=True
+    )
+    webhook_ids: Mapped[list[int]] = mapped_column(JSON, nullable=False, default=list)
+    callback_url: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    def __repr__(self) -> str:
+        return f"SiteEventSource(site_id={self.site_id!r}, kind={self.kind!r})"
+
+
+__all__ += ["EVENT_SOURCE_KINDS", "SiteEventSource"]
+
+
+# --- PDF exports (issue 8): export jobs and saved export templates ---------------------------
+
+EXPORT_STATUSES: Final = ("PENDING", "RUNNING", "DONE", "FAILED", "CANCELLED")
+EXPORT_LAYOUTS: Final = ("MERGED", "ZIP")
+
+
+class Export(Base):
+    """One PDF export job of a principal; ``gateway.exports`` documents the life cycle.
+
+    ``source`` is what was asked (``{"keys": [...]}`` or ``{"jql": "..."}``); ``issue_keys`` the
+    keys it resolved to, fixed by the first run so that a rerun renders the same issues.
+    ``lease_token`` names the run that holds the export; ``heartbeat_at`` is renewed while it
+    works, so the sweeper can tell a dead run from a slow one. ``progress_done`` never decreases.
+    """
+
+    __tablename__ = "exports"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('PENDING', 'RUNNING', 'DONE', 'FAILED', 'CANCELLED')", name="status"
+        ),
+        CheckConstraint("layout IN ('MERGED', 'ZIP')", name="layout"),
+    )
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 (read by SQLAlchemy only)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    principal_id: Mapped[str] = mapped_column(
+        ForeignKey("principals.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="PENDING", index=True)
+    layout: Mapped[str] = mapped_column(String(8), nullable=False)
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    source: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    issue_keys: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    skipped: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    progress_done: Mapped[int] = mapped_column(nullable=False, default=0)
+    progress_total: Mapped[int] = mapped_column(nullable=False, default=0)
+    error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    error_message: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    file_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    size_bytes: Mapped[int | None] = mapped_column(nullable=True)
+    page_count: Mapped[int | None] = mapped_column(nullable=True)
+    attempts: Mapped[int] = mapped_column(nullable=False, default=0)
+    lease_token: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), nullable=False, server_default=func.now()
+    )
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    def __repr__(self) -> str:
+        return f"Export(id={self.id!r}, status={self.status!r}, layout={self.layout!r})"
+
+
+class ExportTemplate(TimestampMixin, Base):
+    """A principal's saved export options under a name (validated ``ReportOptions`` fields)."""
+
+    __tablename__ = "export_templates"
+    __table_args__ = (
+        UniqueConstraint("principal_id", "name", name="uq_export_templates_principal_id_name"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    principal_id: Mapped[str] = mapped_column(
+        ForeignKey("principals.id", ondelete="CASCADE"), nullable=False
+    )
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+
+    def __repr__(self) -> str:
+        return f"ExportTemplate(id={self.id!r}, name={self.name!r})"
+
+
+__all__ += ["EXPORT_LAYOUTS", "EXPORT_STATUSES", "Export", "ExportTemplate"]
+
+
+# --- Saved selections, filters, search history, the local mirror (issue 6) ------------------
+
+from sqlalchemy import BigInteger, Boolean, Index, Integer  # noqa: E402 (this section's imports)
+
+# Objects the migrations create with raw DDL because SQLAlchemy cannot declare them portably:
+# the PostgreSQL tsvector column with its GIN index, and SQLite's FTS5 table (plus the shadow
+# tables FTS5 creates and the triggers keeping it in sync). ``alembic check`` and the schema
+# tests skip exactly these names (``is_unmanaged``).
+UNMANAGED_COLUMNS: Final = frozenset({("mirror_issues", "search_vector")})
+UNMANAGED_INDEXES: Final = frozenset({"ix_mirror_issues_search_vector"})
+UNMANAGED_TABLE_PREFIX: Final = "mirror_fts"
+
+
+def is_unmanaged(name: str | None, type_: str, parent_table: str | None = None) -> bool:
+    """True for a database object the models deliberately do not describe (see above)."""
+    if name is None:
+        return False
+    if type_ == "table":
+        return name.startswith(UNMANAGED_TABLE_PREFIX)
+    if type_ == "column":
+        return (parent_table or "", name) in UNMANAGED_COLUMNS
+    if type_ == "index":
+        return name in UNMANAGED_INDEXES
+    return False
+
+
+class Selection(TimestampMixin, Base):
+    """A named set of issue keys of one principal on one site (its keys: ``selection_items``).
+
+    ``shared``: readable by every user of the site; only the owner changes it.
+    """
+
+    __tablename__ = "selections"
+    __table_args__ = (Index("ix_selections_principal_id_site_id", "principal_id", "site_id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    principal_id: Mapped[str] = mapped_column(
+        ForeignKey("principals.id", ondelete="CASCADE"), nullable=False
+    )
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    shared: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+    def __repr__(self) -> str:
+        return f"Selection(id={self.id!r}, name={self.name!r})"
+
+
+class SelectionItem(Base):
+    """One key in one selection: a row each, so concurrent adds and removes never lose a key."""
+
+    __tablename__ = "selection_items"
+
+    selection_id: Mapped[str] = mapped_column(
+        ForeignKey("selections.id", ondelete="CASCADE"), primary_key=True
+    )
+    issue_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    added_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), nullable=False, server_default=func.now()
+    )
+
+
+class SavedFilter(TimestampMixin, Base):
+    """A named filter (structured ``IssueFilter`` JSON and/or JQL), private or shared with the
+    site."""
+
+    __tablename__ = "saved_filters"
+    __table_args__ = (Index("ix_saved_filters_site_id_principal_id", "site_id", "principal_id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    principal_id: Mapped[str] = mapped_column(
+        ForeignKey("principals.id", ondelete="CASCADE"), nullable=False
+    )
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    filter: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    jql: Mapped[str | None] = mapped_column(Text, nullable=True)
+    shared: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+    def __repr__(self) -> str:
+        return f"SavedFilter(id={self.id!r}, name={self.name!r}, shared={self.shared!r})"
+
+
+class QuickFilterSet(TimestampMixin, Base):
+    """A user's own ordered set of quick filters: ``entries`` is a list of references
+    (``{"kind": "preset", "ref": "assignedToMe"}`` or ``{"kind": "saved", "ref": <id>}``),
+    replaced as a whole when edited."""
+
+    __tablename__ = "quick_filter_sets"
+    __table_args__ = (
+        Index("ix_quick_filter_sets_principal_id_site_id", "principal_id", "site_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    principal_id: Mapped[str] = mapped_column(
+        ForeignKey("principals.id", ondelete="CASCADE"), nullable=False
+    )
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    entries: Mapped[list[dict[str, str]]] = mapped_column(JSON, nullable=False)
+
+
+class FilterUsage(Base):
+    """How often a principal applied a filter (``preset:<name>`` or ``saved:<id>``)."""
+
+    __tablename__ = "filter_usage"
+
+    principal_id: Mapped[str] = mapped_column(
+        ForeignKey("principals.id", ondelete="CASCADE"), primary_key=True
+    )
+    site_id: Mapped[str] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
+    )
+    filter_ref: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    last_used_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class SearchHistoryEntry(Base):
+    """One distinct search of a principal (``kind`` text or jql); re-running bumps ``used_at``."""
+
+    __tablename__ = "search_history"
+    __table_args__ = (
+        UniqueConstraint(
+            "principal_id",
+            "site_id",
+            "kind",
+            "query_hash",
+            name="uq_search_history_principal_id_site_id_kind_query_hash",
+        ),
+        CheckConstraint("kind IN ('text', 'jql')", name="kind"),
+        Index("ix_search_history_principal_id_used_at", "principal_id", "used_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    principal_id: Mapped[str] = mapped_column(
+        ForeignKey("principals.id", ondelete="CASCADE"), nullable=False
+    )
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), nullable=False)
+    kind: Mapped[str] = mapped_column(String(8), nullable=False)
+    query: Mapped[str] = mapped_column(Text, nullable=False)
+    # SHA-256 of the query text: a unique index on unbounded text would hit PostgreSQL's limit.
+    query_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    used_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    count: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+
+MIRROR_STATES: Final = ("idle", "syncing", "error", "disabled")
+
+
+class MirrorSite(TimestampMixin, Base):
+    """Sync state of one site's mirror and the identity it is fetched with.
+
+    ``sync_account_id`` is the site account whose JIRA view the mirror holds (the user who
+    enabled it, or the first to connect): the mirror is never served without checking each
+    issue as the asking user. ``cursor`` is the largest ``updated`` seen so far.
+    """
+
+    __tablename__ = "mirror_sites"
+    __table_args__ = (
+        CheckConstraint("state IN ('idle', 'syncing', 'error', 'disabled')", name="state"),
+    )
+
+    site_id: Mapped[str] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
+    )
+    sync_account_id: Mapped[str | None] = mapped_column(
+        ForeignKey("site_accounts.id", ondelete="SET NULL"), nullable=True
+    )
+    state: Mapped[str] = mapped_column(String(16), nullable=False, default="idle")
+    cursor: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_full_scan_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    issue_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class MirrorIssue(Base):
+    """One mirrored issue; ``deleted_at`` marks a tombstone (gone from the sync identity's view).
+
+    Full-text search lives beside the columns (see ``UNMANAGED_*``): a generated ``tsvector``
+    with a GIN index on PostgreSQL, the ``mirror_fts`` FTS5 table (``rowid`` = ``id``) on SQLite.
+    """
+
+    __tablename__ = "mirror_issues"
+    __table_args__ = (
+        UniqueConstraint("site_id", "issue_id", name="uq_mirror_issues_site_id_issue_id"),
+        Index("ix_mirror_issues_site_id_issue_key", "site_id", "issue_key"),
+        Index("ix_mirror_issues_site_id_updated", "site_id", "updated"),
+        Index("ix_mirror_issues_site_id_project_key", "site_id", "project_key"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), nullable=False)
+    issue_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    issue_key: Mapped[str] = mapped_column(String(64), nullable=False)
+    project_key: Mapped[str] = mapped_column(String(64), nullable=False)
+    summary: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    status: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    status_category: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    priority: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    issue_type: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    assignee_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    assignee_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    reporter_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    labels: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    created: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    updated: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    due_date: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    resolution_date: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    document: Mapped[Any] = mapped_column(
+        JSON().with_variant(JSONB(), "postgresql"), nullable=False
+    )
+    synced_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    def __repr__(self) -> str:
+        return f"MirrorIssue(site_id={self.site_id!r}, issue_key={self.issue_key!r})"
+
+
+__all__ += [
+    "MIRROR_STATES",
+    "UNMANAGED_COLUMNS",
+    "UNMANAGED_INDEXES",
+    "UNMANAGED_TABLE_PREFIX",
+    "FilterUsage",
+    "MirrorIssue",
+    "MirrorSite",
+    "QuickFilterSet",
+    "SavedFilter",
+    "SearchHistoryEntry",
+    "Selection",
+    "SelectionItem",
+    "is_unmanaged",
+]

@@ -14,7 +14,15 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
-from gateway.sandbox import control, routes_issue, routes_jql, routes_meta, routes_search, webhooks
+from gateway.sandbox import (
+    control,
+    oauth,
+    routes_issue,
+    routes_jql,
+    routes_meta,
+    routes_search,
+    webhooks,
+)
 from gateway.sandbox.store import Store
 
 
@@ -32,6 +40,7 @@ def create_sandbox_app(
         *routes_jql.routes(apis),
         *routes_issue.routes(apis, cloud),
         *webhooks.routes(store),
+        *oauth.routes(),  # OAuth 2.0 (3LO) authorization server (issue 4)
     ]
 
     @asynccontextmanager

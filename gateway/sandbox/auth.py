@@ -13,6 +13,8 @@ import binascii
 import hmac
 from typing import TYPE_CHECKING
 
+from gateway.sandbox.oauth import bearer_user
+
 if TYPE_CHECKING:
     from gateway.sandbox.model import SandboxUser
     from gateway.sandbox.store import Store
@@ -49,12 +51,14 @@ def authenticate(store: Store, authorization: str | None) -> SandboxUser | None:
             return None
         if not _secret_ok(secret, f"{user.name}-token"):
             return None
-    elif scheme == "bearer" and store.flavor == "server":
+    elif scheme == "bearer":
         token = value.strip()
-        name = token.removesuffix("-pat")
-        user = store.user_by_term(name) if token.endswith("-pat") else None
-        if user is None or user.name != name:
-            return None
+        user = bearer_user(store, token)  # OAuth 2.0 (3LO) access tokens (sandbox.oauth)
+        if user is None and store.flavor == "server":
+            name = token.removesuffix("-pat")
+            user = store.user_by_term(name) if token.endswith("-pat") else None
+            if user is not None and user.name != name:
+                return None
     if user is None or not user.active:
         return None
     return user

@@ -11,14 +11,15 @@ only possible when no event loop is running in this thread. Async callers use
 from __future__ import annotations
 
 import asyncio
-from typing import Literal
+from collections.abc import MutableMapping
+from typing import Any, Literal
 
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.engine import Connection
 
 from gateway.db.engine import create_engine, is_sqlite, normalize_url
-from gateway.db.models import Base, UTCDateTime
+from gateway.db.models import Base, UTCDateTime, is_unmanaged
 
 config = context.config
 target_metadata = Base.metadata
@@ -48,11 +49,19 @@ def _render_item(kind: str, obj: object, autogen: AutogenContext) -> str | Liter
     return False
 
 
+def _include_name(
+    name: str | None, type_: str, parents: MutableMapping[Any, str | None]
+) -> bool:
+    # Full-text objects made with raw DDL (tsvector + GIN, FTS5): see models.is_unmanaged.
+    return not is_unmanaged(name, type_, parents.get("table_name"))
+
+
 def _configure(*, sqlite: bool, **options: object) -> None:
     context.configure(
         target_metadata=target_metadata,
         compare_type=True,
         render_item=_render_item,
+        include_name=_include_name,
         # SQLite cannot ALTER most things: Alembic's batch mode recreates the table instead.
         render_as_batch=sqlite,
         **options,  # type: ignore[arg-type]
