@@ -49,9 +49,7 @@ def _render_item(kind: str, obj: object, autogen: AutogenContext) -> str | Liter
     return False
 
 
-def _include_name(
-    name: str | None, type_: str, parents: MutableMapping[Any, str | None]
-) -> bool:
+def _include_name(name: str | None, type_: str, parents: MutableMapping[Any, str | None]) -> bool:
     # Full-text objects made with raw DDL (tsvector + GIN, FTS5): see models.is_unmanaged.
     return not is_unmanaged(name, type_, parents.get("table_name"))
 
