@@ -7,16 +7,16 @@
 Modules: `jql_lex` (tokens), `jql_parse` (grammar), `jql_ast` (tree, JqlError), `jql_fields`
 (fields, functions, reserved words), `jql_compile` / `jql_clauses` / `jql_custom` (evaluation),
 `jql_values` (dates, `~`), `jql_sort` (ORDER BY), `jql_structure` (`jql/parse` shape),
-`jql_quote` (quoting values).
+`gateway.jql_quote` (quoting values, shared with the gateway).
 """
 
 from __future__ import annotations
 
+from gateway.jql_quote import quote_value
 from gateway.sandbox.jql_ast import JqlError, Node, OrderTerm, Query
 from gateway.sandbox.jql_compile import CompiledQuery, JqlContext, compile_query
 from gateway.sandbox.jql_fields import FIELDS, FUNCTIONS, RESERVED_WORDS
 from gateway.sandbox.jql_parse import parse
-from gateway.sandbox.jql_quote import quote_value
 from gateway.sandbox.jql_structure import to_structure
 
 __all__ = [

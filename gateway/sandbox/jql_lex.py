@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gateway.jql_quote import is_control as is_control
 from gateway.sandbox.jql_ast import JqlError
 
 PREFIX = "Error in the JQL Query: "
@@ -15,19 +16,6 @@ _STOP = frozenset("()[],=!<>~\"'&|")
 RESERVED_CHARS = frozenset("{}*%+^$#@;?")
 _WS = frozenset(" \t\n\r")
 _ESCAPES = {"t": "\t", "n": "\n", "r": "\r", '"': '"', "'": "'", "\\": "\\", " ": " "}
-
-
-def is_control(ch: str) -> bool:
-    """Characters JIRA's lexer refuses raw in any string (its CONTROLCHARS plus newlines);
-    they must be written as escapes. Lone surrogates are included so `quote_value` stays exact."""
-    o = ord(ch)
-    return (
-        o <= 0x1F
-        or 0x7F <= o <= 0x9F
-        or 0xFDD0 <= o <= 0xFDEF
-        or o in (0xFFFE, 0xFFFF)
-        or 0xD800 <= o <= 0xDFFF
-    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Literal, cast
 
+from gateway.jql_quote import quote_value
 from gateway.sandbox.jql_ast import (
     AndNode,
     EmptyOperand,
@@ -33,7 +34,6 @@ from gateway.sandbox.jql_ast import (
 )
 from gateway.sandbox.jql_fields import RESERVED_SET
 from gateway.sandbox.jql_lex import PREFIX, Token, position, tokenize
-from gateway.sandbox.jql_quote import quote_value
 
 VALID_OPERATORS = (
     "The valid operators are '=', '!=', '<', '>', '<=', '>=', '~', '!~', 'IN', 'NOT IN', "
