@@ -12,6 +12,7 @@ from gateway.db.models import WebhookDelivery
 from gateway.events import normalize
 from gateway.jira.errors import JiraMalformedResponse
 from gateway.jira.parse_webhook import parse_webhook
+from gateway.sync import apply_webhook
 from workers.context import worker_context
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ async def process_webhook(ctx: dict[str, Any], delivery_id: str) -> str:
             return delivery.status
         if event.issue_key is not None and worker.invalidator is not None:
             await worker.invalidator.invalidate_issue(event.site_id, event.issue_key)
+        await apply_webhook(session, delivery.site_id, parsed)  # the local mirror's row
         published = await worker.broker.publish(event, dedupe_key=publish_dedupe_key(delivery_id))
         delivery.status = "processed"
         delivery.event_id = published.id

@@ -204,7 +204,7 @@ async def test_in_process_queue_times_out_a_run() -> None:
 
 
 async def test_arq_functions_retry_with_their_own_limits() -> None:
-    [function] = WorkerSettings.functions
+    function = next(f for f in WorkerSettings.functions if f.name == PROCESS_JOB)
     assert (function.name, function.max_tries, function.keep_result_s) == (PROCESS_JOB, 5, 0)
     assert function.timeout_s == 30
 
