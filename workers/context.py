@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from gateway.cache import Cache
 from gateway.config import Settings
 from gateway.db.engine import create_engine, create_sessionmaker
+from gateway.exports_run import ExportRuntime, build_export_runtime
+from gateway.jobs import JobQueue
 from gateway.pubsub import Broker, MemoryBroker
 from gateway.pubsub_redis import RedisBroker
 
@@ -45,10 +47,16 @@ class WorkerContext:
     redis: Redis | None = None
     invalidator: IssueInvalidator | None = None
     owned: bool = False
+    exports: ExportRuntime | None = None
+    """Export jobs' vault, JIRA clients, storage and render pool (``gateway.exports_run``)."""
+    jobs: JobQueue | None = None
+    """Embedded only: the in-process queue, for jobs that enqueue jobs (arq: ``ctx["redis"]``)."""
 
     async def aclose(self) -> None:
         if not self.owned:
             return
+        if self.exports is not None:
+            await self.exports.aclose()
         await self.broker.aclose()
         await self.http.aclose()
         if self.redis is not None:
@@ -81,14 +89,16 @@ def build_worker_context(settings: Settings) -> WorkerContext:
     else:
         broker = MemoryBroker()
         cache = Cache.in_process()
+    sessionmaker = create_sessionmaker(engine)
     return WorkerContext(
         engine=engine,
-        sessionmaker=create_sessionmaker(engine),
+        sessionmaker=sessionmaker,
         broker=broker,
         http=http,
         redis=redis,
         invalidator=cache,
         owned=True,
+        exports=build_export_runtime(settings, sessionmaker),
     )
 
 

@@ -15,12 +15,15 @@ from typing import Any, ClassVar
 
 from arq import Retry
 from arq.connections import RedisSettings
+from arq.cron import CronJob, cron
 from arq.worker import Function, func
 
 from gateway.config import Settings, load_settings
 from gateway.jobs import JobFunction, JobSpec
 from workers.context import CTX_KEY, build_worker_context, worker_context
+from workers.exports import purge_exports, sweep_exports
 from workers.registry import JOBS
+from workers.sync import sync_mirrors
 
 
 def _retrying(spec: JobSpec) -> JobFunction:
@@ -67,6 +70,14 @@ class WorkerSettings:
     """Picked up by ``arq.run_worker``; see the module docstring."""
 
     functions: ClassVar[list[Function]] = [arq_function(spec) for spec in JOBS]
+    # Exports: the sweeper also runs at startup, so a restarted worker takes over at once what
+    # a killed one left RUNNING (once its heartbeat is older than JGW_EXPORT_LEASE_S).
+    cron_jobs: ClassVar[list[CronJob]] = [
+        cron(sweep_exports, second={0, 30}, run_at_startup=True, timeout=60, max_tries=1),
+        cron(purge_exports, minute={7}, second=0, timeout=300, max_tries=1),
+        # Mirror sync every 5 minutes; arq's cron job id keeps two runs from overlapping.
+        cron(sync_mirrors, minute=set(range(0, 60, 5)), second=20, timeout=3600, max_tries=1),
+    ]
     on_startup = startup
     on_shutdown = shutdown
     # Jobs hold a DB connection each: stay below the PostgreSQL pool (5 + 5 overflow).
