@@ -149,7 +149,8 @@ def build_middleware(settings: Settings) -> list[Middleware]:
             expose_headers=["x-request-id", "etag"],
             max_age=600,
         ),
-        Middleware(GZipMiddleware, minimum_size=1024),
+        # Level 6: about 90% of level 9's ratio for a third of the CPU on 10-50 KB JSON bodies.
+        Middleware(GZipMiddleware, minimum_size=1024, compresslevel=6),
         Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
     ]
 

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 from typing import Any, cast
 
 import strawberry
 from cross_web import HTTPException
+from graphql.error import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.types import ExecutionContext
 from strawberry.types.unset import UNSET, UnsetType
 
 from gateway.auth.errors import AuthError
@@ -43,6 +46,8 @@ from resolvers.subscription import Subscription
 # a UI repeats the same few documents, so a few hundred entries cover them.
 DOCUMENT_CACHE_SIZE = 512
 
+log = logging.getLogger("gateway.graphql")
+
 GRAPHIQL_DIR = Path(__file__).parent / "static" / "graphiql"
 # GraphiQL is served from our own vendored copy, so the page can forbid every foreign origin.
 # GraphiQL sets inline styles and embeds its fonts as data: URLs.
@@ -52,10 +57,25 @@ GRAPHIQL_CSP = (
 )
 
 
+class GatewaySchema(strawberry.Schema):
+    """Strawberry's schema without its per-error ERROR log lines.
+
+    Strawberry logs every GraphQL error at ERROR level, expected ones included ("No such
+    selection."). ``ErrorPolicy`` already logs each unexpected error once, with its traceback and
+    request id; expected outcomes and invalid documents are the client's business.
+    """
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        for error in errors:
+            log.debug("graphql error: %s", error.message)
+
+
 def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     """The schema; ``limits`` (default: the documented defaults) bound every operation."""
     limits = limits or Limits()
-    return strawberry.Schema(
+    return GatewaySchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

@@ -30,7 +30,7 @@ from strawberry.types.graphql import OperationType
 from gateway.auth.tokens import AccessClaims
 from gateway.cache import issue_tag
 from gateway.db.models import Principal
-from gateway.response_cache import CacheAnswer, etag_matches, response_headers
+from gateway.response_cache import CacheAnswer, accepts_gzip, etag_matches, response_headers
 from gateway.state import AppState
 
 DEFAULT_SITE_TTL_S = 5.0
@@ -73,7 +73,11 @@ async def lookup(request: Request, state: AppState, principal: AccessClaims) -> 
         return None
     body = await request.body()
     digest, answer = await state.response_cache.answer(
-        body, site_id, principal.principal_id, request.headers.get("if-none-match")
+        body,
+        site_id,
+        principal.principal_id,
+        request.headers.get("if-none-match"),
+        accept_gzip=accepts_gzip(request.headers.get("accept-encoding")),
     )
     return Lookup(site_id, principal.principal_id, digest, answer)
 

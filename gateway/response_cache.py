@@ -22,6 +22,7 @@ of executing the query.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -36,12 +37,42 @@ from gateway.cache_keys import cache_key
 _ETAG_LEN = 34
 
 
+# Bodies this large are kept gzip-compressed (level 6: ~90% of level 9's ratio at a third of
+# the CPU): a hit then sends the stored bytes as they are instead of compressing 10-50 KB of JSON
+# again on every request, and Redis holds ~6x less.
+GZIP_MIN_BYTES = 1024
+_RAW, _GZIP = b"r", b"g"
+
+
 @dataclass(frozen=True, slots=True)
 class CachedResponse:
-    """Encoded response bytes and their strong ETag."""
+    """A response's strong ETag and its bytes: raw, or gzip-compressed when that was worth it."""
 
-    body: bytes
     etag: str
+    raw: bytes | None = None
+    gzipped: bytes | None = None
+
+    @property
+    def body(self) -> bytes:
+        """The uncompressed response bytes."""
+        if self.raw is not None:
+            return self.raw
+        return gzip.decompress(self.gzipped or b"")
+
+    def encoded_for(self, accept_gzip: bool) -> tuple[bytes, bool]:
+        """The bytes to send and whether they are gzip-encoded."""
+        if self.gzipped is not None and accept_gzip:
+            return self.gzipped, True
+        return self.body, False
+
+
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    """True when the client listed gzip (without ``q=0``) in ``Accept-Encoding``."""
+    for item in (accept_encoding or "").lower().split(","):
+        coding, _, params = item.strip().partition(";")
+        if coding.strip() == "gzip":
+            return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,17 +148,28 @@ class ResponseCache:
             blob = await self.cache.backend.get_blob(self.key(site_id, principal_id, digest))
         except CacheUnavailable:
             return None
-        if blob is None or len(blob) < _ETAG_LEN:
+        if blob is None or len(blob) < _ETAG_LEN + 1:
             return None
-        return CachedResponse(blob[_ETAG_LEN:], blob[:_ETAG_LEN].decode())
+        etag = blob[:_ETAG_LEN].decode()
+        kind, payload = blob[_ETAG_LEN : _ETAG_LEN + 1], blob[_ETAG_LEN + 1 :]
+        if kind == _GZIP:
+            return CachedResponse(etag, gzipped=payload)
+        return CachedResponse(etag, raw=payload)
 
     async def answer(
-        self, body: bytes, site_id: str, principal_id: str, if_none_match: str | None = None
+        self,
+        body: bytes,
+        site_id: str,
+        principal_id: str,
+        if_none_match: str | None = None,
+        *,
+        accept_gzip: bool = False,
     ) -> tuple[str | None, CacheAnswer | None]:
         """Called by ``/graphql`` with the raw body: ``(digest, answer)``.
 
         ``answer`` is a 200 (cached bytes) or 304 (ETag matched) on a hit, ``None`` on a miss;
         keep ``digest`` to ``store()`` the executed response (``None``: not cacheable).
+        With ``accept_gzip`` a large body is sent in its stored gzip form.
         """
         digest = operation_digest(body)
         if digest is None:
@@ -138,9 +180,14 @@ class ResponseCache:
         headers = response_headers(cached.etag)
         if etag_matches(if_none_match, cached.etag):
             return digest, CacheAnswer(304, headers, b"")
+        payload, gzipped = cached.encoded_for(accept_gzip)
         headers.append((b"content-type", b"application/json"))
-        headers.append((b"content-length", str(len(cached.body)).encode()))
-        return digest, CacheAnswer(200, headers, cached.body)
+        if cached.gzipped is not None:
+            headers.append((b"vary", b"accept-encoding"))
+        if gzipped:
+            headers.append((b"content-encoding", b"gzip"))
+        headers.append((b"content-length", str(len(payload)).encode()))
+        return digest, CacheAnswer(200, headers, payload)
 
     async def store(
         self,
@@ -158,17 +205,19 @@ class ResponseCache:
 
         ``issue_tags``: ``issue_tag(site, key)`` of every issue the response was built from.
         """
-        cached = CachedResponse(body, etag_for(body))
         if (
             operation_type != "query"
             or has_errors
             or (outcome is not None and outcome.served_stale)
         ):
-            return cached, False
+            return CachedResponse(etag_for(body), raw=body), False
+        gzipped = gzip.compress(body, 6, mtime=0) if len(body) >= GZIP_MIN_BYTES else None
+        cached = CachedResponse(etag_for(body), raw=body, gzipped=gzipped)
+        stored = _GZIP + gzipped if gzipped is not None else _RAW + body
         try:
             await self.cache.backend.set_blob(
                 self.key(site_id, principal_id, digest),
-                cached.etag.encode() + body,
+                cached.etag.encode() + stored,
                 ttl=self.ttl,
                 tags=sorted(set(issue_tags)),
                 index_ttl=self.cache.config.index_ttl,

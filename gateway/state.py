@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from gateway.auth.tokens import AccessClaims
 from gateway.auth_config import AuthServices
 from gateway.cache import Cache
 from gateway.config import Settings
@@ -42,6 +43,8 @@ class AppState:
     webhooks: WebhookIntake
     text_redis: Redis | None = None
     """A second Redis client decoding replies to str (the broker needs text, the cache bytes)."""
+    verified_tokens: dict[str, AccessClaims] = field(default_factory=dict)
+    """Access tokens this process has verified (signature and claims), until they expire."""
     oauth: OAuthRefresher | None = None
     """OAuth 2.0 (3LO) token refresh; None unless JGW_OAUTH_CLIENT_ID/SECRET are set."""
 

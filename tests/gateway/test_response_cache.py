@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 from collections.abc import AsyncIterator
 
 import httpx
@@ -12,7 +13,9 @@ from starlette.types import Receive, Scope, Send
 
 from gateway.cache import CacheOutcome, issue_tag
 from gateway.response_cache import (
+    GZIP_MIN_BYTES,
     ResponseCache,
+    accepts_gzip,
     etag_for,
     etag_matches,
     operation_digest,
@@ -244,3 +247,41 @@ async def test_pure_asgi_endpoint_serves_hits_and_304(redis_url: str) -> None:
             assert third.status_code == 200
             assert third.content == b'{"data":{"n":2}}'
             assert len(executions) == 2
+
+
+async def test_large_bodies_are_kept_and_served_gzipped(env: CacheEnv) -> None:
+    responses = ResponseCache(env.cache)
+    request = body({"first": 50})
+    digest, _ = await responses.answer(request, env.site, "alice")
+    assert digest is not None
+    nodes = [{"key": f"A-{i}", "summary": "a repeated summary " * 4} for i in range(200)]
+    payload = orjson.dumps({"data": {"issues": {"nodes": nodes}}})
+    assert len(payload) > GZIP_MIN_BYTES
+    await responses.store(env.site, "alice", digest, payload, issue_tags=[])
+
+    _, zipped = await responses.answer(request, env.site, "alice", accept_gzip=True)
+    assert zipped is not None
+    headers = dict(zipped.headers)
+    assert headers[b"content-encoding"] == b"gzip"
+    assert headers[b"vary"] == b"accept-encoding"
+    assert int(headers[b"content-length"]) == len(zipped.body) < len(payload) // 4
+    assert gzip.decompress(zipped.body) == payload
+
+    _, plain = await responses.answer(request, env.site, "alice", accept_gzip=False)
+    assert plain is not None
+    assert plain.body == payload
+    assert b"content-encoding" not in dict(plain.headers)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("gzip, deflate, br", True),
+        ("br;q=1.0, gzip;q=0.8", True),
+        ("gzip;q=0", False),
+        ("identity", False),
+        (None, False),
+    ],
+)
+def test_accepts_gzip(header: str | None, expected: bool) -> None:
+    assert accepts_gzip(header) is expected
