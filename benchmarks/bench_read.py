@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import shutil
 import socket
 import statistics
@@ -222,7 +223,10 @@ def load_wrk(
     if "Non-2xx" in out:
         raise RuntimeError(f"{url}: non-2xx answers\n{out}")
     rps = float(out.split("Requests/sec:")[1].split()[0])
-    p50 = out.split("50%")[1].split()[0]
+    found = re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE)
+    if found is None:
+        raise RuntimeError(f"no latency distribution in wrk output\n{out}")
+    p50 = found.group(1)
     p50_ms = float(p50[:-2]) if p50.endswith("ms") else (
         float(p50[:-2]) / 1000 if p50.endswith("us") else float(p50[:-1]) * 1000
     )  # fmt: skip

@@ -107,6 +107,13 @@ async def store(request: Request, state: AppState, found: Lookup, response: Resp
         return Response(status_code=304, headers={k.decode(): v.decode() for k, v in headers})
     for name, value in headers:
         response.headers[name.decode()] = value.decode()
+    if cached.gzipped is not None and accepts_gzip(request.headers.get("accept-encoding")):
+        # Send the bytes just compressed for the cache; the gzip middleware leaves an
+        # already-encoded response alone, so the body is not compressed twice.
+        response.body = cached.gzipped
+        response.headers["content-encoding"] = "gzip"
+        response.headers["content-length"] = str(len(cached.gzipped))
+        response.headers.append("vary", "accept-encoding")
     return response
 
 

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from gateway.accounts import forget_site_calls
 from gateway.auth import audit
 from gateway.auth.audit import AuditEventType
 from gateway.auth.credentials import (
@@ -174,6 +175,7 @@ async def login(state: AppState, request: LoginRequest) -> Connected:
         ),
     )
     await limiter.reset(keys[-1:])  # the account key; an IP stays counted (see ratelimit)
+    forget_site_calls(state, connected.pair.principal_id)  # a new or updated credential
     return connected
 
 

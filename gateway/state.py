@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import httpx
 from redis.asyncio import Redis
@@ -19,6 +20,9 @@ from gateway.pubsub import Broker
 from gateway.response_cache import ResponseCache
 from gateway.sites import SiteClients
 from gateway.webhooks import WebhookIntake
+
+if TYPE_CHECKING:
+    from gateway.accounts import SiteCall
 
 
 @dataclass(slots=True)
@@ -44,6 +48,10 @@ class AppState:
     text_redis: Redis | None = None
     """A second Redis client decoding replies to str (the broker needs text, the cache bytes)."""
     verified_tokens: dict[str, AccessClaims] = field(default_factory=dict)
+    site_call_memo: dict[tuple[str, str | None], tuple[SiteCall, float]] = field(
+        default_factory=dict
+    )
+    """(principal, site) -> (SiteCall, expiry): see ``gateway.accounts.load_site_call``."""
     """Access tokens this process has verified (signature and claims), until they expire."""
     oauth: OAuthRefresher | None = None
     """OAuth 2.0 (3LO) token refresh; None unless JGW_OAUTH_CLIENT_ID/SECRET are set."""

@@ -12,6 +12,7 @@ from datetime import timedelta
 import strawberry
 from strawberry.types import Info
 
+from gateway.accounts import forget_site_calls
 from gateway.auth.scopes import narrow_scopes
 from gateway.auth.sessions import TokenPair
 from gateway.context import Context
@@ -167,4 +168,5 @@ class AuthMutation:
         claims = signed_in(info.context)
         view = await set_default_site(info.context.state, claims.principal_id, str(site))
         forget_default_site(claims.principal_id)  # the response cache keys by default site
+        forget_site_calls(info.context.state, claims.principal_id)
         return Site.from_view(view)
