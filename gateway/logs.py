@@ -28,3 +28,5 @@ def configure_logging(level: str) -> None:
         logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
     )
     root.addHandler(handler)
+    # httpx logs every request at INFO; the gateway records JIRA calls in its own metrics.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -9,11 +9,13 @@
   var loginQuery = [
     "# Welcome to the JIRA GraphQL gateway.",
     "#",
-    "# 1. Run this mutation (play button or Ctrl+Enter): it signs",
-    "#    alice in to the demo JIRA with her API token.",
-    "# 2. Copy accessToken from the result into the Headers tab",
-    "#    of the second tab: {\"Authorization\": \"Bearer <accessToken>\"}",
-    "# The Docs panel (top left) describes every type and field.",
+    "# 1. Run this mutation (play button or",
+    "#    Ctrl+Enter): it signs alice in to the",
+    "#    demo JIRA with her API token.",
+    "# 2. Copy accessToken from the result into",
+    "#    the Headers of the second tab (Me).",
+    "# The Docs panel (top left) describes every",
+    "# type, field and argument.",
     "",
     "mutation Login($input: LoginInput!) {",
     "  login(input: $input) {",
@@ -39,8 +41,8 @@
     2
   );
   var viewerQuery = [
-    "# Put the accessToken of the login result in the Headers tab below:",
-    "#   {\"Authorization\": \"Bearer <accessToken>\"}",
+    "# Put the accessToken of the login result",
+    "# into the Headers tab below.",
     "",
     "query Me {",
     "  viewer {",
@@ -58,6 +60,7 @@
     React.createElement(GraphiQL, {
       fetcher: fetcher,
       defaultQuery: loginQuery,
+      variables: loginVariables,
       defaultTabs: [
         { query: loginQuery, variables: loginVariables },
         { query: viewerQuery, headers: "{\n  \"Authorization\": \"Bearer <accessToken>\"\n}" },
