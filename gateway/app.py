@@ -33,7 +33,7 @@ from gateway.exports import PURGE_JOB, SWEEP_JOB
 from gateway.exports_run import build_export_runtime
 from gateway.exports_web import export_route
 from gateway.graphql import GRAPHIQL_DIR, GatewayGraphQL, build_schema
-from gateway.health import healthz, readyz
+from gateway.health import healthz, metrics, readyz
 from gateway.jira.metrics import InMemoryRecorder
 from gateway.jobs import ArqJobQueue, JobQueue
 from gateway.logs import configure_logging
@@ -196,6 +196,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         webhook_route(lambda request: request.app.state.gateway.webhooks),

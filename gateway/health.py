@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse
 
 from gateway.db.engine import ping
 from gateway.state import AppState
@@ -67,4 +67,16 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse(
         {"status": "ok" if ready else "unavailable", "checks": results},
         status_code=200 if ready else 503,
+    )
+
+
+async def metrics(request: Request) -> PlainTextResponse:
+    """Prometheus text format: every JIRA call by site, endpoint template, status and retries.
+
+    It names site ids and endpoint templates, never keys, URLs with data, or credentials; expose
+    it to your monitoring network only (it takes no token).
+    """
+    state: AppState = request.app.state.gateway
+    return PlainTextResponse(
+        state.jira_metrics.render_prometheus(), media_type="text/plain; version=0.0.4"
     )

@@ -211,3 +211,38 @@ def test_readyz_services_mode_checks_redis(
         assert info["data"]["gateway"]["mode"] == "SERVICES"
     finally:
         server.stop()
+
+
+def test_metrics_count_jira_calls_by_endpoint_template(
+    tmp_path: Path, cloud_sandbox: RunningServer
+) -> None:
+    server = serve_in_thread(create_app(_settings(tmp_path)))
+    try:
+        login = httpx.post(
+            f"{server.base_url}/graphql",
+            json={
+                "query": "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
+                "variables": {
+                    "i": {
+                        "siteUrl": cloud_sandbox.base_url,
+                        "email": "alice@example.com",
+                        "apiToken": "alice-token",
+                    }
+                },
+            },
+            timeout=30,
+        ).json()
+        token = login["data"]["login"]["accessToken"]
+        httpx.post(
+            f"{server.base_url}/graphql",
+            json={"query": '{ issue(key: "ALPHA-1") { key } }'},
+            headers={"authorization": f"Bearer {token}"},
+            timeout=30,
+        ).raise_for_status()
+        text = httpx.get(f"{server.base_url}/metrics").text
+        assert "# TYPE jgw_jira_requests_total counter" in text
+        assert "/rest/api/3/issue/bulkfetch" in text or "/rest/api/3/search/jql" in text
+        assert "ALPHA-1" not in text  # templates, never data
+        assert token not in text
+    finally:
+        server.stop()
