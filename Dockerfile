@@ -18,9 +18,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     JGW_HOST=0.0.0.0 \
     JGW_PORT=8000 \
-    JGW_PROFILE=prod
+    JGW_PROFILE=prod \
+    JGW_VAR_DIR=/app/var
 RUN groupadd --system --gid 10001 gateway \
- && useradd --system --uid 10001 --gid gateway --home-dir /app --create-home gateway
+ && useradd --system --uid 10001 --gid gateway --home-dir /app --create-home gateway \
+ && mkdir -p /app/var && chown gateway:gateway /app/var
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
 WORKDIR /app
