@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 import httpx
@@ -29,7 +29,6 @@ from gateway.auth_config import build_auth_config, build_auth_services
 from gateway.cache import Cache, CacheConfig, CachePolicy
 from gateway.config import Mode, Profile, Settings, SettingsError, load_settings
 from gateway.db.engine import create_engine, create_sessionmaker
-from gateway.exports import PURGE_JOB, SWEEP_JOB
 from gateway.exports_run import build_export_runtime
 from gateway.exports_web import export_route
 from gateway.graphql import GRAPHIQL_DIR, GatewayGraphQL, build_schema
@@ -37,6 +36,7 @@ from gateway.health import healthz, metrics, readyz
 from gateway.jira.metrics import InMemoryRecorder
 from gateway.jobs import ArqJobQueue, JobQueue
 from gateway.logs import configure_logging
+from gateway.maintenance import Periodic, embedded_schedule, maintenance_loop
 from gateway.middleware import BodyLimitMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
 from gateway.oauth import routes as oauth_routes
 from gateway.oauth_tokens import build_oauth_refresher
@@ -105,10 +105,9 @@ async def open_state(settings: Settings, auth_config: AuthConfig) -> AppState:
             invalidator=cache,
             exports=exports,
         )
+        # No arq cron in-process: the lifespan's maintenance loop enqueues the sweeps and the
+        # purge, the first time at startup (what a previous run of this process left behind).
         jobs = build_job_queue(worker)
-        # No cron in-process: pick up exports a previous run of this process left behind.
-        await jobs.enqueue(SWEEP_JOB, "startup-sweep")
-        await jobs.enqueue(PURGE_JOB, "startup-purge")
     return AppState(
         settings=settings,
         engine=engine,
@@ -155,8 +154,14 @@ def build_middleware(settings: Settings) -> list[Middleware]:
     ]
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
-    """The gateway ASGI app; settings from the environment unless given."""
+def create_app(
+    settings: Settings | None = None, *, maintenance: Sequence[Periodic] | None = None
+) -> Starlette:
+    """The gateway ASGI app; settings from the environment unless given.
+
+    ``maintenance``: embedded mode's periodic jobs (default ``embedded_schedule()``; tests
+    inject shorter periods). Services mode runs them as arq cron jobs in the worker instead.
+    """
     settings = settings or load_settings()
     configure_logging(settings.log_level)
     try:
@@ -181,6 +186,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     mirror_loop(state.sessionmaker, state.auth.vault, state.sites),
                     name="jgw-mirror-sync",
                 )
+            )
+            # Export sweep, retention purge and webhook-delivery sweep: arq cron in services.
+            schedule = embedded_schedule() if maintenance is None else maintenance
+            background.append(
+                asyncio.create_task(maintenance_loop(state.jobs, schedule), name="jgw-maintenance")
             )
         try:
             yield

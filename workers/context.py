@@ -19,7 +19,7 @@ from gateway.cache import Cache
 from gateway.config import Settings
 from gateway.db.engine import create_engine, create_sessionmaker
 from gateway.exports_run import ExportRuntime, build_export_runtime
-from gateway.jobs import JobQueue
+from gateway.jobs import ArqJobQueue, JobQueue
 from gateway.pubsub import Broker, MemoryBroker
 from gateway.pubsub_redis import RedisBroker
 
@@ -72,6 +72,15 @@ def worker_context(ctx: Mapping[str, Any]) -> WorkerContext:
     return worker
 
 
+def job_queue(ctx: Mapping[str, Any]) -> JobQueue:
+    """The queue for jobs that enqueue jobs: embedded, the gateway's in-process queue; under
+    arq, a ``JobQueue`` over the worker's own pool (``ctx["redis"]``, never closed here)."""
+    worker = worker_context(ctx)
+    if worker.jobs is not None:
+        return worker.jobs
+    return ArqJobQueue(ctx["redis"])
+
+
 def build_worker_context(settings: Settings) -> WorkerContext:
     """Everything a worker process needs, from settings (nothing connects until first use).
 
@@ -102,4 +111,11 @@ def build_worker_context(settings: Settings) -> WorkerContext:
     )
 
 
-__all__ = ["CTX_KEY", "IssueInvalidator", "WorkerContext", "build_worker_context", "worker_context"]
+__all__ = [
+    "CTX_KEY",
+    "IssueInvalidator",
+    "WorkerContext",
+    "build_worker_context",
+    "job_queue",
+    "worker_context",
+]

@@ -24,6 +24,7 @@ from workers.context import CTX_KEY, build_worker_context, worker_context
 from workers.exports import purge_exports, sweep_exports
 from workers.registry import JOBS
 from workers.sync import sync_mirrors
+from workers.webhooks import sweep_webhook_deliveries
 
 
 def _retrying(spec: JobSpec) -> JobFunction:
@@ -75,6 +76,9 @@ class WorkerSettings:
     cron_jobs: ClassVar[list[CronJob]] = [
         cron(sweep_exports, second={0, 30}, run_at_startup=True, timeout=60, max_tries=1),
         cron(purge_exports, minute={7}, second=0, timeout=300, max_tries=1),
+        # Webhook deliveries whose job was lost (a killed worker's job is otherwise retried only
+        # when its in-progress key expires: the longest job timeout, 30 min for exports).
+        cron(sweep_webhook_deliveries, second=15, timeout=60, max_tries=1),
         # Mirror sync every 5 minutes; arq's cron job id keeps two runs from overlapping.
         cron(sync_mirrors, minute=set(range(0, 60, 5)), second=20, timeout=3600, max_tries=1),
     ]

@@ -13,7 +13,8 @@ from gateway.events import normalize
 from gateway.jira.errors import JiraMalformedResponse
 from gateway.jira.parse_webhook import parse_webhook
 from gateway.sync import apply_webhook
-from workers.context import worker_context
+from gateway.webhook_sweep import SweepPolicy, sweep_deliveries
+from workers.context import job_queue, worker_context
 
 log = logging.getLogger(__name__)
 
@@ -67,4 +68,19 @@ async def process_webhook(ctx: dict[str, Any], delivery_id: str) -> str:
         return delivery.status
 
 
-__all__ = ["process_webhook", "publish_dedupe_key"]
+async def sweep_webhook_deliveries(
+    ctx: dict[str, Any], period_s: float = 60.0, catch_up: bool = False
+) -> int:
+    """Re-enqueue deliveries whose ``process_webhook`` job was lost; returns how many.
+
+    ``period_s`` is how often this sweep runs (the arq cron: every minute), ``catch_up`` asks
+    for every stale delivery at once (the embedded loop's first run): ``gateway.webhook_sweep``.
+    """
+    worker = worker_context(ctx)
+    policy = SweepPolicy(period_s=period_s)
+    return len(
+        await sweep_deliveries(worker.sessionmaker, job_queue(ctx), policy, catch_up=catch_up)
+    )
+
+
+__all__ = ["process_webhook", "publish_dedupe_key", "sweep_webhook_deliveries"]
