@@ -119,11 +119,7 @@ def is_loopback_host(host: str) -> bool:
     """``localhost``, ``*.localhost`` (RFC 6761) or a loopback IP literal."""
     if host == "localhost" or host.endswith(".localhost"):
         return True
-    ip = _parse_ip(host)
-    if ip is None:
-        return False
-    inner = embedded_ipv4(ip)
-    return (inner or ip).is_loopback
+    return _is_loopback_text(host)
 
 
 class SiteGuard:
@@ -159,9 +155,7 @@ class SiteGuard:
         """Check and normalize a site base URL typed by a user; ``SiteUrlRefused`` if bad."""
         parts = _split(url, allow_query=False)
         scheme, host, port = self._check_syntax(parts)
-        addresses = await self.resolve(host, port)
-        if scheme == "http" and not all(_is_loopback_text(a) for a in addresses):
-            raise SiteUrlRefused("plain http is only allowed for loopback addresses")
+        addresses = await self._resolve_for(scheme, host, port)
         segments = parts.path.split("/")
         if any(segment in (".", "..") for segment in segments):
             raise SiteUrlRefused("the path must not contain '.' or '..' segments")
@@ -189,9 +183,7 @@ class SiteGuard:
         scheme, host, port = self._check_syntax(parts)
         if from_url is not None and scheme == "http" and urlsplit(from_url).scheme == "https":
             raise SiteUrlRefused("a redirect from https to plain http was refused")
-        addresses = await self.resolve(host, port)
-        if scheme == "http" and not all(_is_loopback_text(a) for a in addresses):
-            raise SiteUrlRefused("plain http is only allowed for loopback addresses")
+        await self._resolve_for(scheme, host, port)
         return url
 
     def check_request_target(self, scheme: str, host: str) -> None:
@@ -231,6 +223,13 @@ class SiteGuard:
             if reason != "a cloud metadata address" and (host_ok or self._ip_allowlisted(ip)):
                 continue
             raise SiteUrlRefused(f"it points to {reason}")
+        return addresses
+
+    async def _resolve_for(self, scheme: str, host: str, port: int) -> list[str]:
+        """:meth:`resolve`, plus: plain http must land on loopback addresses only."""
+        addresses = await self.resolve(host, port)
+        if scheme == "http" and not all(_is_loopback_text(a) for a in addresses):
+            raise SiteUrlRefused("plain http is only allowed for loopback addresses")
         return addresses
 
     def _check_syntax(self, parts: SplitResult) -> tuple[str, str, int]:

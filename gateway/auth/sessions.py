@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -37,17 +37,12 @@ from gateway.auth.errors import (
 )
 from gateway.auth.scopes import Scope, format_scopes, parse_scopes
 from gateway.auth.settings import AuthConfig
-from gateway.auth.tokens import TokenService
+from gateway.auth.tokens import Clock, TokenService, utcnow
 from gateway.db.models import RefreshToken, new_id
 
-Clock = Callable[[], datetime]
 _MAX_USER_AGENT = 512
 _MAX_IP = 45
 _MAX_LABEL = 100
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def hash_refresh_token(token: str) -> str:
@@ -91,7 +86,7 @@ class SessionService:
         tokens: TokenService,
         config: AuthConfig,
         *,
-        clock: Clock = _utcnow,
+        clock: Clock = utcnow,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._tokens = tokens

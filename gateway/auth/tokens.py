@@ -40,7 +40,8 @@ _RESERVED: Final = frozenset({*REQUIRED_CLAIMS, "nbf", "sid", "scp"})
 Clock = Callable[[], datetime]
 
 
-def _utcnow() -> datetime:
+def utcnow() -> datetime:
+    """The default ``Clock`` of the auth services."""
     return datetime.now(UTC)
 
 
@@ -68,7 +69,7 @@ class TokenService:
 
     __slots__ = ("_clock", "_config", "_key")
 
-    def __init__(self, config: AuthConfig, *, clock: Clock = _utcnow) -> None:
+    def __init__(self, config: AuthConfig, *, clock: Clock = utcnow) -> None:
         self._config = config
         self._key = config.jwt_secret.get_secret_value()
         self._clock = clock
@@ -217,4 +218,5 @@ __all__ = [
     "Clock",
     "IssuedAccessToken",
     "TokenService",
+    "utcnow",
 ]

@@ -44,14 +44,19 @@ def _refuse_in_loop(what: str) -> None:
     )
 
 
+def _packaged_config() -> Config:
+    config = Config(str(INI_PATH), stdout=io.StringIO())
+    config.set_main_option("script_location", _escape(str(MIGRATIONS_DIR)))
+    return config
+
+
 def alembic_config(url: str) -> Config:
     """The packaged Alembic config with ``sqlalchemy.url`` set to ``url`` (async driver form).
 
     Alembic's console messages ("No new upgrade operations detected.") go to ``config.stdout``,
     a ``StringIO``; progress is logged through the ``alembic`` loggers.
     """
-    config = Config(str(INI_PATH), stdout=io.StringIO())
-    config.set_main_option("script_location", _escape(str(MIGRATIONS_DIR)))
+    config = _packaged_config()
     rendered = normalize_url(url).render_as_string(hide_password=False)
     config.set_main_option("sqlalchemy.url", _escape(rendered))
     return config
@@ -76,9 +81,7 @@ def downgrade(url: str, revision: str) -> None:
 
 def head() -> str | None:
     """The head revision of the packaged migration scripts (no database needed)."""
-    config = Config(str(INI_PATH))
-    config.set_main_option("script_location", _escape(str(MIGRATIONS_DIR)))
-    return ScriptDirectory.from_config(config).get_current_head()
+    return ScriptDirectory.from_config(_packaged_config()).get_current_head()
 
 
 def current(url: str) -> str | None:

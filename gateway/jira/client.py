@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from gateway.jira.adapter_base import (
     ApiRequest,
@@ -72,6 +72,8 @@ __all__ = [
     "adapter_for",
 ]
 
+T = TypeVar("T")
+
 # Page size used when the client walks pages on its own (comments, changelog remainders).
 _WALK_PAGE = 100
 
@@ -90,6 +92,17 @@ def adapter_for(flavor: Flavor, config: ClientConfig | None = None) -> JiraAdapt
     if flavor is Flavor.CLOUD:
         return CloudAdapter(large_bulkfetch=config.large_bulkfetch)
     return ServerAdapter()
+
+
+async def _complete(embedded: Page[T], fetch: Callable[[int], Awaitable[Page[T]]]) -> tuple[T, ...]:
+    """``embedded``'s items plus the pages ``fetch(start_at)`` returns after them, to the end."""
+    items = list(embedded.items)
+    done = not embedded.truncated
+    while not done:
+        page = await fetch(embedded.start_at + len(items))
+        items.extend(page.items)
+        done = page.is_last or not page.items
+    return tuple(items)
 
 
 def _wants_definitions(fields: Sequence[str]) -> bool:
@@ -259,15 +272,12 @@ class JiraClient:
     ) -> tuple[Comment, ...]:
         """The embedded page's comments plus the ones JIRA left out (fetched from where it
         stopped)."""
-        items = list(embedded.items)
-        done = not embedded.truncated
-        while not done:
-            page = await self.get_comments(
-                caller, key, start_at=embedded.start_at + len(items), max_results=_WALK_PAGE
-            )
-            items.extend(page.items)
-            done = page.is_last or not page.items
-        return tuple(items)
+        return await _complete(
+            embedded,
+            lambda start_at: self.get_comments(
+                caller, key, start_at=start_at, max_results=_WALK_PAGE
+            ),
+        )
 
     async def get_changelog(
         self, caller: Caller, key: str, *, start_at: int = 0, max_results: int = 100
@@ -280,15 +290,12 @@ class JiraClient:
         self, caller: Caller, key: str, embedded: Page[ChangelogEntry]
     ) -> tuple[ChangelogEntry, ...]:
         """Like :meth:`complete_comments`, for an embedded ``expand=changelog`` page."""
-        items = list(embedded.items)
-        done = not embedded.truncated
-        while not done:
-            page = await self.get_changelog(
-                caller, key, start_at=embedded.start_at + len(items), max_results=_WALK_PAGE
-            )
-            items.extend(page.items)
-            done = page.is_last or not page.items
-        return tuple(items)
+        return await _complete(
+            embedded,
+            lambda start_at: self.get_changelog(
+                caller, key, start_at=start_at, max_results=_WALK_PAGE
+            ),
+        )
 
     # --- writes (never retried) -------------------------------------------------------------
     async def add_comment(self, caller: Caller, key: str, body: str | Mapping[str, Any]) -> Comment:

@@ -20,11 +20,15 @@ def attrs_of(node: Node) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def content_of(node: Node) -> list[Node]:
-    value = node.get("content")
+def _nodes(value: object) -> list[Node]:
+    """The mappings in ``value`` when it is a list (anything else counts as empty)."""
     if not isinstance(value, Sequence) or isinstance(value, str):
         return []
-    return [child for child in value if isinstance(child, Mapping)]
+    return [item for item in value if isinstance(item, Mapping)]
+
+
+def content_of(node: Node) -> list[Node]:
+    return _nodes(node.get("content"))
 
 
 def str_attr(node: Node, name: str) -> str | None:
@@ -98,10 +102,7 @@ def block_style(node: Node) -> str:
 
 
 def marks_of(node: Node) -> list[Node]:
-    value = node.get("marks")
-    if not isinstance(value, Sequence) or isinstance(value, str):
-        return []
-    return [mark for mark in value if isinstance(mark, Mapping)]
+    return _nodes(node.get("marks"))
 
 
 _SIMPLE_MARKS = {

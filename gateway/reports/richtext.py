@@ -59,6 +59,16 @@ def markup(text: str) -> str:
     return mark_cjk(escape(text))
 
 
+def link_open(url: str) -> str | None:
+    """``<a href=...>`` for an absolute safe URL; None for unsafe or same-site ones (a PDF has no
+    site to resolve a relative link against)."""
+    href = safe_url(url)
+    if not href or href.startswith(("/", "#")):
+        return None
+    quoted = escape(href).replace('"', "%22")
+    return f'<a href="{quoted}" color="{LINK_HEX}">'
+
+
 def paragraph(text_markup: str, style: ParagraphStyle, plain: str | None = None) -> Paragraph:
     """A Paragraph, falling back to `plain` (escaped) if ReportLab rejects the markup."""
     if has_cjk(text_markup) and style.wordWrap != "CJK":
@@ -235,11 +245,8 @@ class _Converter:
         if tag in _INLINE:
             return _INLINE[tag]
         if tag == "a":
-            href = safe_url(element.attrs.get("href", ""))
-            if href and not href.startswith(("/", "#")):
-                quoted = escape(href).replace('"', "%22")
-                return f'<a href="{quoted}" color="{LINK_HEX}">', "</a>"
-            return "", ""
+            opening = link_open(element.attrs.get("href", ""))
+            return (opening, "</a>") if opening else ("", "")
         match = _STYLE_COLOR.search(element.attrs.get("style", ""))
         color = safe_color(match.group(1)) if match else None
         if color:

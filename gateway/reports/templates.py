@@ -15,7 +15,6 @@ from typing import Any
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Flowable, HRFlowable, Paragraph, Table
 
-from gateway.markup.sanitize import safe_url
 from gateway.markup.text import html_to_text
 from gateway.reports.dates import format_datetime
 from gateway.reports.model import ReportIssue, ReportOptions
@@ -23,10 +22,11 @@ from gateway.reports.richtext import (
     RichTextContext,
     escape,
     html_to_flowables,
+    link_open,
     markup,
     paragraph,
 )
-from gateway.reports.styles import LINK_HEX, MUTED, RULE, SHADE, Styles, styles
+from gateway.reports.styles import MUTED, RULE, SHADE, Styles, styles
 
 BUILTIN_FIELDS = ("status", "priority", "assignee", "reporter", "created", "updated", "labels")
 SUMMARY_COLUMNS = (
@@ -117,10 +117,9 @@ def grid(
 def title(issue: ReportIssue, style: ParagraphStyle) -> Paragraph:
     """ "KEY  Summary", the key linking to the issue in JIRA."""
     key = escape(issue.key)
-    url = safe_url(issue.url) if issue.url else None
-    if url and not url.startswith(("/", "#")):
-        quoted = escape(url).replace('"', "%22")
-        key = f'<a href="{quoted}" color="{LINK_HEX}">{key}</a>'
+    opening = link_open(issue.url) if issue.url else None
+    if opening:
+        key = f"{opening}{key}</a>"
     return paragraph(f"{key}  {markup(issue.summary)}", style, f"{issue.key}  {issue.summary}")
 
 
