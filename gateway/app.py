@@ -44,7 +44,7 @@ from gateway.polling import run_event_sources
 from gateway.pubsub import Broker, MemoryBroker
 from gateway.pubsub_redis import RedisBroker
 from gateway.response_cache import ResponseCache
-from gateway.sites import SiteClients
+from gateway.sites import JIRA_TIMEOUT, SiteClients
 from gateway.state import AppState
 from gateway.sync import mirror_loop
 from gateway.validation import Limits
@@ -55,8 +55,6 @@ from workers.settings import redis_settings
 
 log = logging.getLogger("gateway")
 
-# Timeouts for calls to JIRA (issue 3): connect 3 s, read 10 s.
-JIRA_TIMEOUT = httpx.Timeout(connect=3.0, read=10.0, write=10.0, pool=5.0)
 JIRA_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 
 

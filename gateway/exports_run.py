@@ -14,18 +14,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 from sqlalchemy import case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from gateway.auth.guards import SiteGuard
-from gateway.auth.safe_http import guarded_client
 from gateway.auth.vault import Vault
-from gateway.auth_config import build_auth_config
 from gateway.config import Settings
 from gateway.db.models import Export, SiteAccount
 from gateway.errors import GatewayError, expected_error
@@ -42,7 +38,6 @@ from gateway.exports_render import RenderCancelled, RenderPool, RenderTask, Spoo
 from gateway.exports_render import read_progress as read_render_progress
 from gateway.exports_storage import ExportStorage, LocalExportStorage
 from gateway.jira.errors import JiraAuthError, JiraBadRequest
-from gateway.jira.metrics import InMemoryRecorder
 from gateway.jobs import JobQueue
 from gateway.sites import SiteClients
 
@@ -63,13 +58,9 @@ class ExportRuntime:
     storage: ExportStorage
     config: ExportConfig
     pool: RenderPool
-    http: httpx.AsyncClient | None = field(default=None, repr=False)
-    """Closed by ``aclose`` when set (the worker's own SSRF-guarded client)."""
 
     async def aclose(self) -> None:
         self.pool.shutdown()
-        if self.http is not None:
-            await self.http.aclose()
 
 
 class _Lost(Exception):
@@ -325,39 +316,24 @@ async def purge(rt: ExportRuntime) -> int:
 
 # --- building the runtime ----------------------------------------------------------------------
 
-# The same limits as the gateway's own JIRA client (gateway/app.py): connect 3 s, read 10 s.
-_JIRA_TIMEOUT = httpx.Timeout(connect=3.0, read=10.0, write=10.0, pool=5.0)
-_JIRA_LIMITS = httpx.Limits(max_connections=50, max_keepalive_connections=10)
-
 
 def build_export_runtime(
     settings: Settings,
     sessionmaker: async_sessionmaker[AsyncSession],
     *,
-    vault: Vault | None = None,
-    sites: SiteClients | None = None,
+    vault: Vault,
+    sites: SiteClients,
 ) -> ExportRuntime:
-    """The export runtime of a process. A worker passes only settings and gets its own vault
-    (the same keys as the gateway: ``JGW_VAULT_KEYS`` or the dev secrets in ``var_dir``) and
-    its own SSRF-guarded JIRA client; the embedded gateway lends its vault and site clients."""
+    """The export runtime of a process, over the vault and (SSRF-guarded) site clients it
+    already has: the gateway's when embedded, the worker's own (``workers.context``)."""
     config = ExportConfig()
-    storage = LocalExportStorage(config.directory(settings.var_dir))
-    http: httpx.AsyncClient | None = None
-    if vault is None or sites is None:
-        auth = build_auth_config(settings)
-        vault = Vault(auth.vault_keys)
-        http = guarded_client(
-            SiteGuard(auth), timeout=_JIRA_TIMEOUT, limits=_JIRA_LIMITS, follow_redirects=False
-        )
-        sites = SiteClients(http, InMemoryRecorder())
     return ExportRuntime(
         sessionmaker=sessionmaker,
         vault=vault,
         sites=sites,
-        storage=storage,
+        storage=LocalExportStorage(config.directory(settings.var_dir)),
         config=config,
         pool=RenderPool(config.render_processes),
-        http=http,
     )
 
 

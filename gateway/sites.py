@@ -9,6 +9,9 @@ from gateway.jira.flavor import Flavor
 from gateway.jira.metrics import JiraCallRecorder
 from gateway.jira.transport import JiraTransport
 
+# Timeouts for calls to JIRA (issue 3), the gateway's and the worker's: connect 3 s, read 10 s.
+JIRA_TIMEOUT = httpx.Timeout(connect=3.0, read=10.0, write=10.0, pool=5.0)
+
 
 class SiteClients:
     """The registry of per-site clients (each with its own breaker, budget and limits)."""

@@ -48,11 +48,11 @@ class AppState:
     text_redis: Redis | None = None
     """A second Redis client decoding replies to str (the broker needs text, the cache bytes)."""
     verified_tokens: dict[str, AccessClaims] = field(default_factory=dict)
+    """Access tokens this process has verified (signature and claims), until they expire."""
     site_call_memo: dict[tuple[str, str | None], tuple[SiteCall, float]] = field(
         default_factory=dict
     )
     """(principal, site) -> (SiteCall, expiry): see ``gateway.accounts.load_site_call``."""
-    """Access tokens this process has verified (signature and claims), until they expire."""
     oauth: OAuthRefresher | None = None
     """OAuth 2.0 (3LO) token refresh; None unless JGW_OAUTH_CLIENT_ID/SECRET are set."""
 

@@ -25,7 +25,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from gateway.auth.errors import AuthError, TokenInvalid
 from gateway.auth.scopes import Scope
 from gateway.auth.tokens import AccessClaims
-from gateway.graphql_auth import ensure_session_active
+from gateway.graphql_auth import ensure_session_active, verify_token
 from gateway.state import AppState
 
 CLOSE_UNAUTHORIZED: Final = 4401
@@ -71,7 +71,7 @@ async def authenticate_connection(
                 "Send your access token in connection_init: "
                 '{"Authorization": "Bearer <accessToken>"}.'
             )
-        claims = state.auth.tokens.verify_access_token(token)
+        claims = verify_token(state, token)  # the process memo, as for HTTP requests
         await ensure_session_active(state, claims.session_id)
     except AuthError as exc:
         raise _reject(connection, CLOSE_UNAUTHORIZED, "Unauthorized", exc.message) from None

@@ -15,15 +15,23 @@ import httpx
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from gateway.auth.guards import SiteGuard
+from gateway.auth.safe_http import guarded_client
+from gateway.auth.vault import Vault
+from gateway.auth_config import build_auth_config
 from gateway.cache import Cache
 from gateway.config import Settings
 from gateway.db.engine import create_engine, create_sessionmaker
 from gateway.exports_run import ExportRuntime, build_export_runtime
+from gateway.jira.metrics import InMemoryRecorder
 from gateway.jobs import ArqJobQueue, JobQueue
 from gateway.pubsub import Broker, MemoryBroker
 from gateway.pubsub_redis import RedisBroker
+from gateway.sites import JIRA_TIMEOUT, SiteClients
 
 CTX_KEY = "worker"
+# A worker runs at most 8 jobs at once (``WorkerSettings.max_jobs``): 50 connections is ample.
+JIRA_LIMITS = httpx.Limits(max_connections=50, max_keepalive_connections=10)
 
 
 class IssueInvalidator(Protocol):
@@ -44,11 +52,13 @@ class WorkerContext:
     sessionmaker: async_sessionmaker[AsyncSession]
     broker: Broker
     http: httpx.AsyncClient
+    """Outbound calls to JIRA sites: SSRF-guarded, like the gateway's (``guarded_client``)."""
     redis: Redis | None = None
     invalidator: IssueInvalidator | None = None
     owned: bool = False
     exports: ExportRuntime | None = None
-    """Export jobs' vault, JIRA clients, storage and render pool (``gateway.exports_run``)."""
+    """The vault and per-site JIRA clients of every job, and the export jobs' storage and
+    render pool (``gateway.exports_run``)."""
     jobs: JobQueue | None = None
     """Embedded only: the in-process queue, for jobs that enqueue jobs (arq: ``ctx["redis"]``)."""
 
@@ -81,14 +91,27 @@ def job_queue(ctx: Mapping[str, Any]) -> JobQueue:
     return ArqJobQueue(ctx["redis"])
 
 
+def export_runtime(ctx: Mapping[str, Any]) -> ExportRuntime:
+    """The worker's ``ExportRuntime`` (vault, site clients, export storage and render pool)."""
+    runtime = worker_context(ctx).exports
+    if runtime is None:
+        raise RuntimeError("this worker context has no export runtime")
+    return runtime
+
+
 def build_worker_context(settings: Settings) -> WorkerContext:
     """Everything a worker process needs, from settings (nothing connects until first use).
 
     Services mode gets its own decoding Redis client (arq's pool does not decode responses)
     for the broker and the cache; without Redis (tests, one-off runs) a local broker and cache.
+    One SSRF-guarded HTTP pool serves every job's JIRA calls (sync and exports alike).
     """
     engine = create_engine(settings.database_url.get_secret_value())
-    http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=3.0), follow_redirects=False)
+    auth = build_auth_config(settings)
+    http = guarded_client(
+        SiteGuard(auth), timeout=JIRA_TIMEOUT, limits=JIRA_LIMITS, follow_redirects=False
+    )
+    sites = SiteClients(http, InMemoryRecorder())
     redis: Redis | None = None
     broker: Broker
     if settings.redis_url is not None:
@@ -107,7 +130,9 @@ def build_worker_context(settings: Settings) -> WorkerContext:
         redis=redis,
         invalidator=cache,
         owned=True,
-        exports=build_export_runtime(settings, sessionmaker),
+        exports=build_export_runtime(
+            settings, sessionmaker, vault=Vault(auth.vault_keys), sites=sites
+        ),
     )
 
 
@@ -116,6 +141,7 @@ __all__ = [
     "IssueInvalidator",
     "WorkerContext",
     "build_worker_context",
+    "export_runtime",
     "job_queue",
     "worker_context",
 ]
