@@ -9,7 +9,6 @@ for the misses, cache ``set_many`` - with keys scoped by site AND the caller's a
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,7 +18,7 @@ from gateway.cache import cache_key, issue_tag
 from gateway.context import Context
 from gateway.jira.batching import fetch_issues_by_key
 from gateway.jira.dto import Issue
-from loaders.base import fetcher, touch
+from loaders.base import fetcher, load_grouped, touch
 from loaders.codec import dto_codec
 
 ISSUE_CODEC = dto_codec(Issue)
@@ -54,26 +53,17 @@ class IssueByKeyLoader(DataLoader[IssueRequest, Issue | None]):
         self.ctx = ctx
 
     async def _batch(self, requests: list[IssueRequest]) -> list[Issue | BaseException | None]:
-        groups: dict[tuple[str | None, tuple[str, ...], tuple[str, ...]], list[int]] = {}
-        for index, request in enumerate(requests):
-            groups.setdefault((request.site, request.fields, request.expand), []).append(index)
-        results: list[Issue | BaseException | None] = [None] * len(requests)
-
-        async def run(group: tuple[str | None, tuple[str, ...], tuple[str, ...]]) -> None:
-            indexes = groups[group]
-            try:
-                values = await self._load_group(*group, [requests[i].key for i in indexes])
-            except Exception as exc:  # noqa: BLE001 - the error stands in for each key
-                values = [exc] * len(indexes)
-            for i, value in zip(indexes, values, strict=True):
-                results[i] = value
-
-        await asyncio.gather(*(run(group) for group in groups))
-        return results
+        return await load_grouped(
+            requests, lambda r: (r.site, r.fields, r.expand), self._load_group
+        )
 
     async def _load_group(
-        self, site: str | None, fields: tuple[str, ...], expand: tuple[str, ...], keys: list[str]
+        self,
+        group: tuple[str | None, tuple[str, ...], tuple[str, ...]],
+        requests: list[IssueRequest],
     ) -> list[Issue | BaseException | None]:
+        site, fields, expand = group
+        keys = [request.key for request in requests]
         ctx = self.ctx
         call = await ctx.site_call(site)
         site_id = call.site_id

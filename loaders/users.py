@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +10,7 @@ from strawberry.dataloader import DataLoader
 from gateway.cache import cache_key
 from gateway.context import Context
 from gateway.jira.dto import User
-from loaders.base import fetcher
+from loaders.base import fetcher, load_grouped
 from loaders.codec import dto_codec
 
 USER_CODEC = dto_codec(User)
@@ -31,25 +30,10 @@ class UserByIdLoader(DataLoader[UserRequest, User | None]):
         self.ctx = ctx
 
     async def _batch(self, requests: list[UserRequest]) -> list[Any]:
-        by_site: dict[str | None, list[int]] = {}
-        for i, request in enumerate(requests):
-            by_site.setdefault(request.site, []).append(i)
-        results: list[Any] = [None] * len(requests)
+        return await load_grouped(requests, lambda r: r.site, self._load_site)
 
-        async def run(site: str | None) -> None:
-            indexes = by_site[site]
-            ids = [requests[i].user_id for i in indexes]
-            try:
-                values: list[Any] = list(await self._load_site(site, ids))
-            except Exception as exc:  # noqa: BLE001 - the error stands in for each key
-                values = [exc] * len(ids)
-            for i, value in zip(indexes, values, strict=True):
-                results[i] = value
-
-        await asyncio.gather(*(run(site) for site in by_site))
-        return results
-
-    async def _load_site(self, site: str | None, ids: list[str]) -> list[User | None]:
+    async def _load_site(self, site: str | None, requests: list[UserRequest]) -> list[User | None]:
+        ids = [request.user_id for request in requests]
         ctx = self.ctx
         call = await ctx.site_call(site)
         keys = [cache_key(call.site_id, call.account_id, "user", i) for i in ids]

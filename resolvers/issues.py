@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import binascii
 from typing import Annotated
 
@@ -16,7 +15,14 @@ from gateway.jira.adapter_base import InvalidCursor
 from gateway.jql_builder import build_jql
 from loaders.issues import IssueByKeyLoader, IssueRequest
 from loaders.search import SearchLoader, SearchRequest
-from schema.common import Node, PageInfo, check_first, decode_global_id
+from schema.common import (
+    Node,
+    PageInfo,
+    b64_decode,
+    b64_encode,
+    check_first,
+    decode_global_id,
+)
 from schema.filters import IssueFilter, IssueOrder, to_spec
 from schema.issue import Issue, IssueConnection, IssueEdge, require_issue
 from schema.lookahead import connection_nodes, issue_plan
@@ -26,7 +32,7 @@ DEFAULT_PAGE = 50
 
 def encode_issue_cursor(page_cursor: str | None, skip: int, size: int) -> str:
     raw = orjson.dumps([page_cursor, skip, size])
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return b64_encode(raw)
 
 
 def decode_issue_cursor(cursor: str | None) -> tuple[str | None, int, int | None]:
@@ -34,9 +40,7 @@ def decode_issue_cursor(cursor: str | None) -> tuple[str | None, int, int | None
     if cursor is None:
         return None, 0, None
     try:
-        page_cursor, skip, size = orjson.loads(
-            base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        )
+        page_cursor, skip, size = orjson.loads(b64_decode(cursor))
         if not (page_cursor is None or isinstance(page_cursor, str)):
             raise ValueError("cursor")
         if not isinstance(skip, int) or not isinstance(size, int) or skip < 0 or size < 1:

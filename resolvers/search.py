@@ -53,16 +53,16 @@ def mirror_filter(spec: FilterSpec | None, call: SiteCall) -> MirrorFilter | Non
 
     The mirror stores ids (assignee, reporter) and names (status, priority, type) as JIRA
     gave them to the sync account; people given by name, due dates after a day, and extra
-    text need JIRA.
+    text need JIRA. The filter is checked as for JIRA first (``filter_clauses``), so a blank
+    value, more than 100 values or an empty range is the same error whichever path answers.
     """
     if spec is None:
         return MirrorFilter()
+    filter_clauses(spec)  # raises InvalidInput / LimitExceeded; the JQL itself is not needed
     if spec.assignees or spec.reporters or spec.text or spec.due_after or spec.due_before:
         return None
     me = (call.jira_account_id,)
     assignees: tuple[str, ...] = ()
-    if spec.assigned_to_me and spec.unassigned:
-        return None  # contradictory: let JIRA answer (nothing)
     if spec.assigned_to_me:
         assignees = me
     elif spec.unassigned:

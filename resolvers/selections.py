@@ -85,10 +85,8 @@ async def with_personal_sets(
     """``quickFilters``: the user's own sets' filters first (their order), then the presets
     not already among them."""
     info.context.response_cacheable = False  # the sets live in the gateway's database
-    mine = [q for s in await _sets(info, site, catalog) for q in s.filters]
-    seen = {q.id for q in mine}
-    unique = list({q.id: q for q in mine}.values())
-    return unique + [q for q in catalog if q.id not in seen]
+    mine = {q.id: q for s in await _sets(info, site, catalog) for q in s.filters}
+    return [*mine.values(), *(q for q in catalog if q.id not in mine)]
 
 
 @strawberry.type

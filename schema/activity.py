@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from urllib.parse import quote
 
@@ -136,7 +137,7 @@ def attachment_of(attachment: dto.Attachment, site_id: str) -> Attachment:
 
 
 def comment_connection(
-    items: tuple[dto.Comment, ...] | list[dto.Comment],
+    items: Sequence[dto.Comment],
     offset: int,
     has_next: bool,
     total: int | None,
@@ -153,7 +154,7 @@ def comment_connection(
 
 
 def changelog_connection(
-    items: tuple[dto.ChangelogEntry, ...] | list[dto.ChangelogEntry],
+    items: Sequence[dto.ChangelogEntry],
     offset: int,
     has_next: bool,
     total: int | None,

@@ -12,7 +12,7 @@ import binascii
 
 import strawberry
 
-from gateway.errors import InvalidInput
+from gateway.errors import InvalidInput, LimitExceeded
 
 
 @strawberry.interface(
@@ -34,15 +34,24 @@ class PageInfo:
     )
 
 
-def encode_global_id(type_name: str, site_id: str, local_id: str) -> str:
-    raw = f"{type_name}:{site_id}:{local_id}".encode()
+def b64_encode(raw: bytes) -> str:
+    """URL-safe base64 without padding: the text of every opaque id and cursor."""
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def b64_decode(text: str) -> bytes:
+    """The inverse of ``b64_encode``; ``binascii.Error`` or ``ValueError`` when not one."""
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def encode_global_id(type_name: str, site_id: str, local_id: str) -> str:
+    return b64_encode(f"{type_name}:{site_id}:{local_id}".encode())
 
 
 def decode_global_id(global_id: str) -> tuple[str, str, str]:
     """``(type name, site id, local id)``; ``InvalidInput`` naming ``id`` when malformed."""
     try:
-        raw = base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode()
+        raw = b64_decode(global_id).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidInput("This is not a global id of this gateway.", field="id") from None
     type_name, _, rest = raw.partition(":")
@@ -53,7 +62,10 @@ def decode_global_id(global_id: str) -> tuple[str, str, str]:
 
 
 def encode_offset(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode().rstrip("=")
+    return b64_encode(f"o:{offset}".encode())
+
+
+MAX_OFFSET = 10_000_000
 
 
 def decode_offset(cursor: str | None, *, field: str = "after") -> int:
@@ -61,14 +73,16 @@ def decode_offset(cursor: str | None, *, field: str = "after") -> int:
     if cursor is None:
         return -1
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        raw = b64_decode(cursor).decode()
         kind, _, value = raw.partition(":")
         if kind != "o":
             raise ValueError(kind)
         offset = int(value)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidInput("This cursor does not belong to this list.", field=field) from None
-    if offset < 0:
+    # No list we page by offset holds more than a few hundred thousand entries (selections
+    # cap at 10,000); a larger offset is a forged cursor and must not reach SQL's OFFSET.
+    if not 0 <= offset <= MAX_OFFSET:
         raise InvalidInput("This cursor does not belong to this list.", field=field)
     return offset
 
@@ -78,8 +92,6 @@ MAX_PAGE = 100
 
 def check_first(first: int | None, default: int, *, field: str = "first") -> int:
     """Validate a page size: 1..100 (DESIGN §7); above is a clear error, never a silent cap."""
-    from gateway.errors import LimitExceeded
-
     if first is None:
         return default
     if first < 1:

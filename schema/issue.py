@@ -10,11 +10,12 @@ must run, so a 50-issue page does not pay for 50 coroutines it does not need.
 from __future__ import annotations
 
 import enum
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import strawberry
+from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from gateway.context import Context
@@ -51,6 +52,8 @@ from schema.lookahead import issue_plan, only_ref_fields
 from schema.rich_text import RichText, rich_text_of
 from schema.search import SearchMatch  # issue 6: IssueEdge.match
 from schema.user import User, user_of
+
+C = TypeVar("C")
 
 DEFAULT_COMMENTS = 10
 DEFAULT_CHANGELOG = 20
@@ -158,17 +161,9 @@ class Issue(Node):
         ] = None,
     ) -> Any:
         size = check_first(first, DEFAULT_COMMENTS)
-        start = decode_offset(after) + 1
-        window = _embedded_window(self.raw.comments, start, size)
-        if window is not None:
-            return comment_connection(*window)
-        request = PageRequest(self.site_id, self.key, start, size)
-
-        async def load() -> CommentConnection:
-            page = await info.context.loader(CommentsLoader).load(request)
-            return comment_connection(page.items, start, not page.is_last, page.total)
-
-        return load()
+        return self._activity(
+            info, self.raw.comments, CommentsLoader, comment_connection, size, after
+        )
 
     @strawberry.field(
         graphql_type=ChangelogConnection,
@@ -185,15 +180,30 @@ class Issue(Node):
         ] = None,
     ) -> Any:
         size = check_first(first, DEFAULT_CHANGELOG)
+        return self._activity(
+            info, self.raw.changelog, ChangelogLoader, changelog_connection, size, after
+        )
+
+    def _activity(
+        self,
+        info: Info[Context, None],
+        embedded: dto.Page[Any] | None,
+        loader: Callable[[Context], DataLoader[PageRequest, dto.Page[Any]]],
+        connection: Callable[[Sequence[Any], int, bool, int | None], C],
+        size: int,
+        after: str | None,
+    ) -> C | Awaitable[C]:
+        """A page of comments or changelog: from what JIRA embedded in the issue when that
+        holds the window (synchronously), else one loader call."""
         start = decode_offset(after) + 1
-        window = _embedded_window(self.raw.changelog, start, size)
+        window = _embedded_window(embedded, start, size)
         if window is not None:
-            return changelog_connection(*window)
+            return connection(*window)
         request = PageRequest(self.site_id, self.key, start, size)
 
-        async def load() -> ChangelogConnection:
-            page = await info.context.loader(ChangelogLoader).load(request)
-            return changelog_connection(page.items, start, not page.is_last, page.total)
+        async def load() -> C:
+            page = await info.context.loader(loader).load(request)
+            return connection(page.items, start, not page.is_last, page.total)
 
         return load()
 

@@ -11,9 +11,9 @@ to the other (the mirror finished syncing between two pages) starts that path ov
 
 from __future__ import annotations
 
-import base64
 import binascii
 import enum
+import re
 from datetime import datetime
 
 import strawberry
@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.db.models import MirrorSite
 from gateway.errors import InvalidInput
+from schema.common import b64_decode, b64_encode
 
 
 @strawberry.enum(description="Where search results came from.")
@@ -82,8 +83,12 @@ async def site_sync(
     )
 
 
+# ASCII digits only: str.isdigit() also takes '²', which int() then refuses (an internal error).
+_OFFSET = re.compile(r"[0-9]{1,9}")
+
+
 def encode_search_cursor(kind: str, value: str) -> str:
-    return base64.urlsafe_b64encode(f"{kind}:{value}".encode()).decode().rstrip("=")
+    return b64_encode(f"{kind}:{value}".encode())
 
 
 def decode_search_cursor(cursor: str | None) -> tuple[str, str] | None:
@@ -91,10 +96,10 @@ def decode_search_cursor(cursor: str | None) -> tuple[str, str] | None:
     if cursor is None:
         return None
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        raw = b64_decode(cursor).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidInput("This cursor does not belong to this search.", field="after") from None
     kind, _, value = raw.partition(":")
-    if kind not in ("m", "j") or not value or (kind == "m" and not value.isdigit()):
+    if kind not in ("m", "j") or not value or (kind == "m" and not _OFFSET.fullmatch(value)):
         raise InvalidInput("This cursor does not belong to this search.", field="after")
     return kind, value

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import enum
+from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Any, TypeVar, cast
 
 import strawberry
 from strawberry.types import Info
@@ -15,6 +19,8 @@ from gateway.principals import AccountView, list_accounts
 from schema.permissions import Scope
 from schema.search import SiteSync, site_sync
 from schema.user import User, user_of
+
+T = TypeVar("T")
 
 
 @strawberry.enum(description="Which kind of JIRA a site runs.")
@@ -131,15 +137,36 @@ class ViewerUser:
 )
 class Viewer:
     claims: strawberry.Private[AccessClaims]
+    reads: strawberry.Private[dict[str, asyncio.Future[Any]]] = dataclasses.field(
+        default_factory=dict
+    )
+
+    def _once(self, name: str, read: Callable[[], Awaitable[T]]) -> Awaitable[T]:
+        # Sibling fields (``user`` and ``sites``; ``session`` and ``sessions``) resolve
+        # concurrently: memoize the task, not the result, so each read runs once.
+        if name not in self.reads:
+            self.reads[name] = asyncio.ensure_future(read())
+        return cast("asyncio.Future[T]", self.reads[name])
+
+    def accounts(self, info: Info[Context, None]) -> Awaitable[list[AccountView]]:
+        """The principal's sites, read once per operation."""
+        return self._once(
+            "accounts", lambda: list_accounts(info.context.state, self.claims.principal_id)
+        )
+
+    def session_infos(self, info: Info[Context, None]) -> Awaitable[list[SessionInfo]]:
+        """The principal's active sessions, read once per operation."""
+        sessions = info.context.state.auth.sessions
+        return self._once("sessions", lambda: sessions.list_sessions(self.claims.principal_id))
 
     @strawberry.field(description="You on your default site (null before any site is kept).")
     async def user(self, info: Info[Context, None]) -> ViewerUser | None:
-        accounts = await _accounts(info, self.claims.principal_id)
+        accounts = await self.accounts(info)
         return ViewerUser.from_view(self.claims.principal_id, accounts[0]) if accounts else None
 
     @strawberry.field(description="Every JIRA site you connected, the default one first.")
     async def sites(self, info: Info[Context, None]) -> list[Site]:
-        return [Site.from_view(view) for view in await _accounts(info, self.claims.principal_id)]
+        return [Site.from_view(view) for view in await self.accounts(info)]
 
     @strawberry.field(
         description=(
@@ -159,18 +186,12 @@ class Viewer:
 
     @strawberry.field(description="The session of this request.")
     async def session(self, info: Info[Context, None]) -> Session | None:
-        infos = await info.context.state.auth.sessions.list_sessions(self.claims.principal_id)
+        infos = await self.session_infos(info)
         current = self.claims.session_id
         found = next((s for s in infos if s.session_id == current), None)
         return Session.from_info(found, current) if found else None
 
     @strawberry.field(description="All your active sessions, most recently used first.")
     async def sessions(self, info: Info[Context, None]) -> list[Session]:
-        infos = await info.context.state.auth.sessions.list_sessions(self.claims.principal_id)
+        infos = await self.session_infos(info)
         return [Session.from_info(s, self.claims.session_id) for s in infos]
-
-
-async def _accounts(info: Info[Context, None], principal_id: str) -> list[AccountView]:
-    # user and sites of one operation share one query (sibling fields resolve concurrently,
-    # so memoize the task, not the result).
-    return await list_accounts(info.context.state, principal_id)

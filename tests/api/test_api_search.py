@@ -178,6 +178,27 @@ def test_search_input_errors(synced: dict[str, Any], alice: ApiUser) -> None:
     assert error_code(alice.query(SEARCH, {"text": "x", "after": "bm9wZQ"})) == "BAD_USER_INPUT"
 
 
+@pytest.mark.parametrize(
+    ("bad", "code"),
+    [
+        ({"projects": []}, "BAD_USER_INPUT"),
+        ({"statuses": ["  "]}, "BAD_USER_INPUT"),
+        ({"labels": [f"l{n}" for n in range(101)]}, "LIMIT_EXCEEDED"),
+        (
+            {"createdAfter": "2026-02-01T00:00:00Z", "createdBefore": "2026-01-01T00:00:00Z"},
+            "BAD_USER_INPUT",
+        ),
+        ({"assignedToMe": True, "unassigned": True}, "BAD_USER_INPUT"),
+    ],
+)
+def test_filter_errors_are_the_same_when_the_mirror_answers(
+    synced: dict[str, Any], alice: ApiUser, bad: dict[str, Any], code: str
+) -> None:
+    # Filters the mirror could evaluate: without the check they silently matched nothing.
+    assert error_code(alice.query(SEARCH, {"text": "improve", "filter": bad})) == code
+    assert error_code(alice.query(STATS, {"groupBy": ["STATUS"], "filter": bad})) == code
+
+
 def test_search_is_remembered_in_history(synced: dict[str, Any], bob: ApiUser) -> None:
     search(bob, "remember these words")
     history = bob.query("{ searchHistory(first: 5) { kind query } }")["data"]["searchHistory"]
